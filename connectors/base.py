@@ -1,0 +1,58 @@
+"""What every connector answers: aggregate metrics for allow-listed dimensions over a date range.
+
+A connector returns rows shaped like a GA4 `runReport` response: one column per requested
+dimension (strings in GA4's formats: `date` YYYYMMDD, `isoYearIsoWeek` YYYYWW, `yearMonth`
+YYYYMM) and one per metric (numbers). Rows whose metrics are all zero are absent, as in GA4.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Protocol
+
+import pandas as pd
+
+from connectors.catalog import check_request
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    dimensions: tuple[str, ...]
+    metrics: tuple[str, ...]
+    start: date
+    end: date
+
+    def __post_init__(self) -> None:
+        check_request(self.dimensions, self.metrics)
+        if self.start > self.end:
+            raise ValueError(f"Report range starts {self.start} after it ends {self.end}.")
+
+
+@dataclass
+class ReportResult:
+    rows: pd.DataFrame
+    # GA4's own warnings about the figures, kept with the rows they came with.
+    subject_to_thresholding: bool = False
+    data_loss_from_other_row: bool = False
+    sampled: bool = False
+    time_zone: str = "UTC"
+    quota: dict[str, int] = field(default_factory=dict)
+
+
+class ConnectorError(RuntimeError):
+    """A source could not answer; the message says what to do about it."""
+
+
+class Connector(Protocol):
+    """Anything that answers aggregate report requests (GA4, the sample property)."""
+
+    name: str
+
+    def run(self, request: ReportRequest) -> ReportResult: ...
+
+    def run_many(self, requests: list[ReportRequest]) -> list[ReportResult]: ...
+
+    def today(self) -> date:
+        """Today in the property's time zone."""
+        ...
