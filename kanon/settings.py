@@ -1,0 +1,101 @@
+"""Settings: a TOML file, overridden by environment variables (`KANON_K`, `KANON_HOME`, ...).
+
+The file is `KANON_SETTINGS` if set, else `kanon.toml` in the working folder if it exists.
+A bad value stops start-up with a message naming the setting and what it accepts.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+RETENTION_MONTHS = 14  # the privacy policy's promise; a setting may shorten it, never extend it
+
+
+class SettingsError(ValueError):
+    """A setting is missing or invalid; the message names it."""
+
+
+def settings_file() -> Path | None:
+    explicit = os.environ.get("KANON_SETTINGS")
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise SettingsError(f"KANON_SETTINGS names {path}, which is not a file.")
+        return path
+    local = Path("kanon.toml")
+    return local if local.is_file() else None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KANON_", extra="forbid", frozen=True)
+
+    home: Path = Field(Path(".kanon"), description="folder for the store, access log, accounts")
+    k: int = Field(10, ge=2, description="minimum visitors in a published cell")
+    settle_days: int = Field(3, ge=0, le=30, description="days GA4 may still revise a day")
+    retention_months: int = Field(RETENTION_MONTHS, ge=1, le=RETENTION_MONTHS)
+    source: Literal["sample", "ga4"] = "sample"
+    sample_seed: int = 7
+    ga4_property: str | None = None
+    ga4_endpoint: str | None = None
+    ga4_max_retries: int = Field(5, ge=0, le=10)
+    ga4_quota_reserve: int = Field(2000, ge=0, description="hourly tokens a sync leaves unused")
+    expected_data_retention: str = "FOURTEEN_MONTHS"
+    stale_after_hours: int = Field(36, ge=1)
+    developer_mode: bool = False
+
+    @field_validator("ga4_property")
+    @classmethod
+    def _numeric_property(cls, value: str | None) -> str | None:
+        if value is not None:
+            value = value.removeprefix("properties/")
+            if not value.isdigit():
+                raise ValueError("must be the numeric GA4 property id, e.g. 123456789")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = settings_file()
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    @property
+    def store_path(self) -> Path:
+        return self.home / "kanon.duckdb"
+
+    @property
+    def access_log_path(self) -> Path:
+        return self.home / "access.log"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning validation errors into one message that names each setting."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            name = ".".join(str(part) for part in item["loc"]) or "settings"
+            env = f"KANON_{name.upper()}"
+            problems.append(f"setting {name!r} (env {env}): {item['msg']}")
+        raise SettingsError("Invalid Kanon settings: " + "; ".join(problems)) from None
+    except Exception as error:  # a TOML syntax error, say
+        raise SettingsError(f"Could not read Kanon settings: {error}") from None
