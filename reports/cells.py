@@ -1,0 +1,76 @@
+"""Raw cells: GA4 rows reshaped into one row per (breakdown, grain, period, category).
+
+GA4 answers with rates and averages; Kanon stores the additive totals behind them (engaged
+sessions, session seconds) so that sums over days, weeks and categories are exact relations.
+These cells are aggregates but not yet safe to show: only `reports.protect` reads them.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+
+from connectors.base import ReportRequest, ReportResult
+from connectors.catalog import METRICS, OVERVIEW, TIME_DIMENSIONS, Breakdown
+from reports.grid import parse_ga4_period
+
+KEY = ["breakdown", "grain", "period", "category"]
+FIGURES = [
+    "users",
+    "sessions",
+    "views",
+    "engagement_seconds",
+    "session_seconds",
+    "engaged_sessions",
+]
+COLUMNS = KEY + FIGURES
+
+SITE_TOTAL = "(all visits)"  # the category of the overview breakdown
+SOURCE_SEPARATOR = " / "
+
+
+def request_for(breakdown: Breakdown, grain: str, start: date, end: date) -> ReportRequest:
+    """The GA4 request behind one breakdown at one grain over whole periods [start, end]."""
+    return ReportRequest(
+        dimensions=(TIME_DIMENSIONS[grain], *breakdown.dimensions),
+        metrics=METRICS,
+        start=start,
+        end=end,
+    )
+
+
+def empty_cells() -> pd.DataFrame:
+    frame = pd.DataFrame({column: pd.Series(dtype="object") for column in KEY})
+    for figure in FIGURES:
+        frame[figure] = pd.Series(dtype="float64")
+    return frame
+
+
+def cells_from_result(breakdown: Breakdown, grain: str, result: ReportResult) -> pd.DataFrame:
+    """One raw cell per GA4 row, with additive figures derived from GA4's rates."""
+    rows = result.rows
+    if rows.empty:
+        return empty_cells()
+    time_dimension = TIME_DIMENSIONS[grain]
+    if breakdown.name == OVERVIEW:
+        category = pd.Series(SITE_TOTAL, index=rows.index)
+    else:
+        category = rows[list(breakdown.dimensions)].astype(str).agg(SOURCE_SEPARATOR.join, axis=1)
+    sessions = rows["sessions"].astype("float64")
+    cells = pd.DataFrame(
+        {
+            "breakdown": breakdown.name,
+            "grain": grain,
+            "period": [parse_ga4_period(v, grain) for v in rows[time_dimension]],
+            "category": category.to_numpy(),
+            "users": rows["activeUsers"].astype("float64").to_numpy(),
+            "sessions": sessions.to_numpy(),
+            "views": rows["screenPageViews"].astype("float64").to_numpy(),
+            "engagement_seconds": rows["userEngagementDuration"].astype("float64").to_numpy(),
+            # GA4 reports the mean and the rate; their totals are what adds up.
+            "session_seconds": (rows["averageSessionDuration"] * sessions).round(3).to_numpy(),
+            "engaged_sessions": (rows["engagementRate"] * sessions).round(3).to_numpy(),
+        }
+    )
+    return cells[COLUMNS]
