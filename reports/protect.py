@@ -1,0 +1,168 @@
+"""The choke point: raw aggregates in, the protected release out.
+
+This is the only module that turns raw cells into something people may see, and the only one
+that can build a `Release`. Views, charts, CSV summaries, the audit and the CLI read a Release,
+never raw cells.
+
+Steps: keep whole settled periods inside the retention window; withhold every figure of a cell
+with fewer than k users (primary suppression); withhold complementary cells so no withheld cell
+can be pinned down from what is published (secondary suppression, `reports.suppress`); carry
+every period already published forward unchanged, so two releases cannot be subtracted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from connectors.catalog import BREAKDOWNS
+from reports import suppress
+from reports.cells import COLUMNS, FIGURES, KEY
+from reports.grid import Window
+from reports.status import GA4_OTHER, GA4_OTHER_CATEGORY, PRIMARY, PUBLISHED, SECONDARY, WITHHELD
+from store.db import Store
+
+_BUILDER = object()  # only this module holds the key to Release's constructor
+
+
+class ReleaseError(RuntimeError):
+    """The release is missing or breaks an invariant; it must not be shown."""
+
+
+@dataclass(frozen=True)
+class Release:
+    """Protected figures: withheld cells carry a status and no numbers at all."""
+
+    cells: pd.DataFrame
+    k: int
+    info: dict = field(default_factory=dict)
+    labels: dict[tuple[str, str], str] = field(default_factory=dict)
+    flags: pd.DataFrame = field(default_factory=pd.DataFrame)
+    _built_by: object = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self._built_by is not _BUILDER:
+            raise TypeError("A Release is built only by reports.protect (protect or load).")
+        _check_invariants(self.cells, self.k)
+
+    def table(self, breakdown: str, grain: str) -> pd.DataFrame:
+        cells = self.cells
+        return cells[(cells["breakdown"] == breakdown) & (cells["grain"] == grain)]
+
+    def periods(self, grain: str) -> list[date]:
+        cells = self.cells
+        return sorted(set(cells.loc[cells["grain"] == grain, "period"]))
+
+    def label(self, breakdown: str, category: str) -> str:
+        return self.labels.get((breakdown, category), category)
+
+
+def protect(
+    raw: pd.DataFrame,
+    k: int,
+    window: Window,
+    previous: Release | None = None,
+    labels: pd.DataFrame | None = None,
+    flags: pd.DataFrame | None = None,
+) -> Release:
+    """Build the release from raw cells; periods published before keep their figures."""
+    cells = _publishable(raw, window)
+    cells["status"] = np.where(cells["users"] < k, PRIMARY, PUBLISHED)
+    cells.loc[cells["category"] == GA4_OTHER_CATEGORY, "status"] = GA4_OTHER
+
+    cells["frozen"] = False
+    frozen = _frozen_cells(previous, k, window)
+    if not frozen.empty:
+        already = pd.MultiIndex.from_frame(frozen[["breakdown", "grain", "period"]])
+        fresh = ~pd.MultiIndex.from_frame(cells[["breakdown", "grain", "period"]]).isin(already)
+        cells = pd.concat([frozen.assign(frozen=True), cells[fresh]], ignore_index=True)
+
+    cells = _withhold(cells, k).drop(columns="frozen")
+    return Release(
+        cells=cells.sort_values(KEY, ignore_index=True),
+        k=k,
+        info={"k": k, **summary(cells)},
+        labels=_label_map(labels),
+        flags=flags if flags is not None else pd.DataFrame(),
+        _built_by=_BUILDER,
+    )
+
+
+def load(cells: pd.DataFrame, info: dict, labels: pd.DataFrame, flags: pd.DataFrame) -> Release:
+    """Rebuild a stored release, checking that it still keeps the promise."""
+    cells = cells.copy()
+    cells["period"] = pd.to_datetime(cells["period"]).dt.date
+    return Release(
+        cells=cells,
+        k=int(info["k"]),
+        info=info,
+        labels=_label_map(labels),
+        flags=flags,
+        _built_by=_BUILDER,
+    )
+
+
+def summary(cells: pd.DataFrame) -> dict[str, int]:
+    status = cells["status"]
+    return {
+        "cells": int(len(cells)),
+        "withheld_primary": int((status == PRIMARY).sum()),
+        "withheld_secondary": int((status == SECONDARY).sum()),
+    }
+
+
+def _publishable(raw: pd.DataFrame, window: Window) -> pd.DataFrame:
+    """Raw cells of the breakdowns' published grains, in whole settled periods in the window."""
+    wanted = [
+        pd.DataFrame({"breakdown": b.name, "grain": grain, "period": window.periods(grain)})
+        for b in BREAKDOWNS.values()
+        for grain in b.grains
+    ]
+    grid = pd.concat(wanted, ignore_index=True)
+    raw = raw[COLUMNS].copy()
+    raw["period"] = pd.to_datetime(raw["period"]).dt.date
+    return raw.merge(grid, on=["breakdown", "grain", "period"], how="inner")
+
+
+def _frozen_cells(previous: Release | None, k: int, window: Window) -> pd.DataFrame:
+    """Cells already published; a new threshold re-protects everything instead."""
+    if previous is None or previous.k != k:
+        return pd.DataFrame()
+    cells = previous.cells
+    return cells[cells["period"] >= window.first_day].copy()
+
+
+def _withhold(cells: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Complementary suppression, then blank every figure of every withheld cell."""
+    cells = suppress.complementary(cells, k)
+    withheld = cells["status"].isin(WITHHELD)
+    cells.loc[withheld, FIGURES] = np.nan
+    return cells
+
+
+def _label_map(labels: pd.DataFrame | None) -> dict[tuple[str, str], str]:
+    if labels is None or labels.empty:
+        return {}
+    return {(row.breakdown, row.category): row.label for row in labels.itertuples(index=False)}
+
+
+def _check_invariants(cells: pd.DataFrame, k: int) -> None:
+    missing = set(COLUMNS + ["status"]) - set(cells.columns)
+    if missing:
+        raise ReleaseError(f"Release is missing columns {sorted(missing)}; run `kanon sync`.")
+    withheld = cells["status"].isin(WITHHELD)
+    if cells.loc[withheld, FIGURES].notna().any().any():
+        raise ReleaseError("A withheld cell carries a figure; refusing to show this release.")
+    if (cells.loc[~withheld, "users"] < k).any():
+        raise ReleaseError(f"A published cell has fewer than k={k} users; refusing to show it.")
+
+
+def current(store: Store) -> Release | None:
+    """The release last published to the store, or None before the first sync."""
+    if store.release_info() is None:
+        return None
+    cells, info = store.read_release()
+    return load(cells, info, store.read_labels(), store.read_release_flags())

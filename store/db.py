@@ -1,0 +1,203 @@
+"""The DuckDB store: raw aggregates from connectors and, beside them, the protected release.
+
+Connections are short-lived (open, work, close) so the dashboard's reads and a sync in another
+process take turns on the file instead of holding it. A sync writes in one transaction: if
+anything fails, the previous release stays exactly as it was.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+FIGURE_COLUMNS = """
+    users DOUBLE, sessions DOUBLE, views DOUBLE, engagement_seconds DOUBLE,
+    session_seconds DOUBLE, engaged_sessions DOUBLE
+"""
+CELL_KEY = "breakdown VARCHAR, grain VARCHAR, period DATE, category VARCHAR"
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS raw_cells (
+    {CELL_KEY}, {FIGURE_COLUMNS},
+    PRIMARY KEY (breakdown, grain, period, category));
+CREATE TABLE IF NOT EXISTS period_flags (
+    breakdown VARCHAR, grain VARCHAR, period DATE,
+    subject_to_thresholding BOOLEAN, data_loss_from_other_row BOOLEAN, sampled BOOLEAN,
+    PRIMARY KEY (breakdown, grain, period));
+CREATE TABLE IF NOT EXISTS labels (
+    breakdown VARCHAR, category VARCHAR, label VARCHAR, PRIMARY KEY (breakdown, category));
+CREATE TABLE IF NOT EXISTS release_cells (
+    {CELL_KEY}, {FIGURE_COLUMNS}, status VARCHAR,
+    PRIMARY KEY (breakdown, grain, period, category));
+CREATE TABLE IF NOT EXISTS releases (
+    release_id BIGINT PRIMARY KEY, created_at TIMESTAMP, source VARCHAR, k INTEGER,
+    first_day DATE, last_settled DATE, cells BIGINT, withheld_primary BIGINT,
+    withheld_secondary BIGINT);
+CREATE TABLE IF NOT EXISTS syncs (
+    sync_id BIGINT PRIMARY KEY, started_at TIMESTAMP, finished_at TIMESTAMP, source VARCHAR,
+    status VARCHAR, message VARCHAR, requests BIGINT, tokens BIGINT);
+"""
+
+TABLES = ("raw_cells", "period_flags", "labels", "release_cells", "releases", "syncs")
+RETAINED_TABLES = ("raw_cells", "period_flags", "release_cells")
+
+
+class StoreError(RuntimeError):
+    """The store could not be opened or read; the message says what to do."""
+
+
+class Store:
+    """One DuckDB file under KANON_HOME."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    @contextmanager
+    def connect(self, must_exist: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        # Always read-write: DuckDB refuses two connections with different modes in one process.
+        if must_exist and not self.path.exists():
+            raise StoreError(
+                f"No Kanon store at {self.path}. Run `kanon sync --source sample` (or ga4) first."
+            )
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = _connect_with_retry(self.path)
+        try:
+            con.execute(SCHEMA)
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """All or nothing: commit when the block ends, roll back if it raises."""
+        with self.connect() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+
+    # --- what has been fetched: for incremental syncs ------------------------------------
+
+    def raw_periods(self) -> pd.DataFrame:
+        """Which (breakdown, grain, period) have been fetched: for incremental syncs."""
+        with self.connect() as con:
+            return con.execute("SELECT DISTINCT breakdown, grain, period FROM period_flags").df()
+
+    # --- the release: read by the views ---------------------------------------------------
+
+    def read_release(self) -> tuple[pd.DataFrame, dict | None]:
+        with self.connect(must_exist=True) as con:
+            info = _latest_release(con)
+            cells = con.execute("SELECT * FROM release_cells").df() if info else None
+            return cells, info
+
+    def release_info(self) -> dict | None:
+        if not self.path.exists():
+            return None
+        with self.connect() as con:
+            return _latest_release(con)
+
+    def read_labels(self) -> pd.DataFrame:
+        with self.connect(must_exist=True) as con:
+            return con.execute("SELECT * FROM labels").df()
+
+    def read_release_flags(self) -> pd.DataFrame:
+        """GA4's flags for the periods in the release (they are about figures, not visitors)."""
+        with self.connect(must_exist=True) as con:
+            return con.execute(
+                "SELECT f.* FROM period_flags f JOIN (SELECT DISTINCT breakdown, grain, period "
+                "FROM release_cells) r USING (breakdown, grain, period)"
+            ).df()
+
+    def syncs(self, limit: int = 20) -> pd.DataFrame:
+        if not self.path.exists():
+            return pd.DataFrame()
+        with self.connect(must_exist=True) as con:
+            return con.execute("SELECT * FROM syncs ORDER BY sync_id DESC LIMIT ?", [limit]).df()
+
+    # --- writing, inside one transaction -------------------------------------------------
+
+    def next_sync_id(self, con: duckdb.DuckDBPyConnection) -> int:
+        return int(con.execute("SELECT coalesce(max(sync_id), 0) + 1 FROM syncs").fetchone()[0])
+
+    def record_sync(self, sync: dict) -> None:
+        """Log a sync's outcome in its own small transaction (also after a failed sync)."""
+        with self.connect() as con:
+            columns = ", ".join(sync)
+            marks = ", ".join("?" for _ in sync)
+            con.execute(
+                f"INSERT OR REPLACE INTO syncs ({columns}) VALUES ({marks})", list(sync.values())
+            )
+
+
+def read_table(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
+    if table not in TABLES:
+        raise ValueError(f"Unknown store table {table!r}.")
+    return con.execute(f"SELECT * FROM {table}").df()
+
+
+def upsert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    """Insert rows, replacing those with the same key."""
+    if frame.empty:
+        return
+    con.register("incoming", frame)
+    try:
+        columns = ", ".join(frame.columns)
+        con.execute(f"INSERT OR REPLACE INTO {table} ({columns}) SELECT {columns} FROM incoming")
+    finally:
+        con.unregister("incoming")
+
+
+def replace_release(con: duckdb.DuckDBPyConnection, cells: pd.DataFrame, info: dict) -> None:
+    con.execute("DELETE FROM release_cells")
+    upsert(con, "release_cells", cells)
+    columns = ", ".join(info)
+    marks = ", ".join("?" for _ in info)
+    con.execute(f"INSERT INTO releases ({columns}) VALUES ({marks})", list(info.values()))
+
+
+def purge_before(con: duckdb.DuckDBPyConnection, first_day: date) -> int:
+    """Delete every period that begins before the retention window; returns rows deleted."""
+    deleted = 0
+    for table in RETAINED_TABLES:
+        deleted += int(
+            con.execute(f"DELETE FROM {table} WHERE period < ? RETURNING 1", [first_day])
+            .df()
+            .shape[0]
+        )
+    return deleted
+
+
+def _latest_release(con: duckdb.DuckDBPyConnection) -> dict | None:
+    frame = con.execute("SELECT * FROM releases ORDER BY release_id DESC LIMIT 1").df()
+    if frame.empty:
+        return None
+    return frame.iloc[0].to_dict()
+
+
+def _connect_with_retry(path: Path) -> duckdb.DuckDBPyConnection:
+    """DuckDB lets one process write at a time; wait briefly for a running sync to finish."""
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            return duckdb.connect(str(path))
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower() or time.monotonic() > deadline:
+                raise StoreError(
+                    f"Could not open the Kanon store {path}: {error}. If a sync is running, "
+                    "wait for it to finish and try again."
+                ) from error
+            time.sleep(0.2)
+
+
+def now() -> datetime:
+    return datetime.now().replace(microsecond=0)
