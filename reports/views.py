@@ -1,0 +1,236 @@
+"""Views: KPIs, trend series, breakdown tables and comparisons, computed from a Release only.
+
+Every number here is a published figure or a sum or ratio of published figures, so nothing a
+view shows can reveal more than the release already does. Users are a distinct count: they are
+shown per period (or as an average of per-period figures), never summed across periods.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from connectors.catalog import BREAKDOWNS, OVERVIEW
+from reports.cells import FIGURES, SITE_TOTAL
+from reports.grid import Selection, period_end, snap
+from reports.protect import Release
+from reports.status import PRIMARY, PUBLISHED, WITHHELD
+
+ADDITIVE_SHOWN = ["sessions", "views", "engagement_seconds", "session_seconds", "engaged_sessions"]
+
+# Derived figures: (numerator, denominator, scale, decimals). Shown only where both parts are.
+RATIOS = {
+    "views_per_session": ("views", "sessions", 1.0, 2),
+    "avg_session_duration": ("session_seconds", "sessions", 1.0, 1),
+    "engagement_rate": ("engaged_sessions", "sessions", 100.0, 1),
+    "engagement_per_session": ("engagement_seconds", "sessions", 1.0, 1),
+}
+
+LABELS = {
+    "users": "Visitors",
+    "sessions": "Visits",
+    "views": "Page views",
+    "engagement_seconds": "Engagement time (s)",
+    "views_per_session": "Views per visit",
+    "avg_session_duration": "Visit duration (s)",
+    "engagement_rate": "Engagement rate (%)",
+    "bounce_rate": "Bounce rate (%)",
+    "engagement_per_session": "Engagement per visit (s)",
+}
+
+
+def select(release: Release, grain: str, first: date, last: date) -> Selection:
+    """The range [first, last] snapped to whole published periods at `grain`."""
+    return snap(first, last, grain, release.periods(grain))
+
+
+def withheld_text(status: str, k: int) -> str:
+    if status == PRIMARY:
+        return f"withheld: fewer than {k} visitors"
+    return f"withheld: protects a cell with fewer than {k} visitors"
+
+
+def series(release: Release, breakdown: str, selection: Selection) -> pd.DataFrame:
+    """One row per published or withheld cell in the selection, with rounded derived figures."""
+    table = release.table(breakdown, selection.grain)
+    cells = table[table["period"].isin(selection.periods)].copy()
+    cells["label"] = [release.label(breakdown, c) for c in cells["category"]]
+    cells["period_end"] = [period_end(p, selection.grain) for p in cells["period"]]
+    cells = add_ratios(cells)
+    return cells.sort_values(
+        ["period", "sessions", "views", "category"],
+        ascending=[True, False, False, True],
+        ignore_index=True,
+    )
+
+
+def add_ratios(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rates and averages, rounded, where both numerator and denominator are published."""
+    frame = frame.copy()
+    for name, (numerator, denominator, scale, decimals) in RATIOS.items():
+        top = frame[numerator].astype("float64")
+        bottom = frame[denominator].astype("float64").where(frame[denominator] > 0)
+        frame[name] = (top / bottom * scale).round(decimals)
+    frame["bounce_rate"] = (100.0 - frame["engagement_rate"]).round(1)
+    return frame
+
+
+def breakdown_table(release: Release, breakdown: str, selection: Selection) -> pd.DataFrame:
+    """Per category over the selection: sums of published periods and the periods withheld."""
+    cells = series(release, breakdown, selection)
+    if cells.empty:
+        return pd.DataFrame(columns=["category", "label", "users", *ADDITIVE_SHOWN, "status"])
+    cells["is_withheld"] = cells["status"].isin(WITHHELD)
+    grouped = cells.groupby(["category", "label"], sort=False)
+    table = grouped[ADDITIVE_SHOWN].sum(min_count=1)
+    table["users"] = grouped["users"].mean().round(0)  # an average of per-period counts
+    table["periods"] = grouped.size()
+    table["withheld_periods"] = grouped["is_withheld"].sum().astype(int)
+    table["status"] = grouped["status"].agg(_range_status)
+    table = add_ratios(table.reset_index())
+    return table.sort_values(
+        ["sessions", "views", "category"],
+        ascending=[False, False, True],
+        na_position="last",
+        ignore_index=True,
+    )
+
+
+def _range_status(statuses: pd.Series) -> str:
+    withheld = statuses.isin(WITHHELD)
+    if not withheld.any():
+        return PUBLISHED
+    if withheld.all():
+        return PRIMARY if (statuses == PRIMARY).any() else statuses.iloc[0]
+    return "partial"
+
+
+@dataclass(frozen=True)
+class Kpi:
+    name: str
+    label: str
+    value: float | None
+    previous: float | None
+    withheld_periods: int
+
+    @property
+    def change(self) -> float | None:
+        """Relative change against the previous run of periods, in percent."""
+        if self.value is None or not self.previous:
+            return None
+        return round((self.value - self.previous) / self.previous * 100.0, 1)
+
+
+def kpis(release: Release, selection: Selection) -> list[Kpi]:
+    """Site-wide cards for the selection, each against the same number of periods before."""
+    now = _site_totals(release, selection.grain, selection.periods)
+    before = _site_totals(release, selection.grain, selection.previous)
+    names = [
+        "users",
+        "sessions",
+        "views",
+        "views_per_session",
+        "avg_session_duration",
+        "engagement_rate",
+        "bounce_rate",
+    ]
+    cards = []
+    for name in names:
+        label = LABELS[name]
+        if name == "users":
+            label = f"Visitors per {selection.grain} (average)"
+        cards.append(
+            Kpi(name, label, now.get(name), before.get(name), int(now.get("withheld_periods", 0)))
+        )
+    return cards
+
+
+def _site_totals(release: Release, grain: str, periods: tuple[date, ...]) -> dict:
+    if not periods:
+        return {}
+    table = release.table(OVERVIEW, grain)
+    cells = table[table["period"].isin(periods)]
+    published = cells[cells["status"] == PUBLISHED]
+    if published.empty:
+        return {"withheld_periods": len(cells)}
+    sums = published[ADDITIVE_SHOWN].sum().to_frame().T
+    sums["users"] = published["users"].mean().round(0)
+    totals = add_ratios(sums).iloc[0].to_dict()
+    totals["withheld_periods"] = int(len(cells) - len(published))
+    return {k: (None if pd.isna(v) else float(v)) for k, v in totals.items()}
+
+
+def site_trend(release: Release, selection: Selection) -> pd.DataFrame:
+    """The site total per period, with the previous run of periods aligned beside it."""
+    current = series(release, OVERVIEW, selection)
+    previous = series(release, OVERVIEW, Selection(selection.grain, selection.previous, ()))
+    current["offset"] = np.arange(len(current))
+    previous["offset"] = np.arange(len(previous))
+    return current.merge(
+        previous[
+            [
+                "offset",
+                *FIGURES,
+                "engagement_rate",
+                "avg_session_duration",
+                "views_per_session",
+                "bounce_rate",
+            ]
+        ],
+        on="offset",
+        how="left",
+        suffixes=("", "_previous"),
+    )
+
+
+@dataclass(frozen=True)
+class Withheld:
+    """How much of a breakdown's traffic in the selection is withheld (from published sums)."""
+
+    cells: int
+    withheld_cells: int
+    figure: str
+    withheld_share: float | None  # share of the site's figure not attributed to a published cell
+
+
+def withheld(release: Release, breakdown: str, selection: Selection) -> Withheld:
+    cells = series(release, breakdown, selection)
+    figure = "views" if BREAKDOWNS[breakdown].scope == "page" else "sessions"
+    site = series(release, OVERVIEW, selection)
+    site = site[site["status"] == PUBLISHED]
+    share = None
+    if breakdown != OVERVIEW and not site.empty:
+        # Only periods whose site total is published, so the share is a function of published
+        # figures alone.
+        shown = cells[cells["period"].isin(site["period"]) & (cells["status"] == PUBLISHED)]
+        total = float(site[figure].sum())
+        if total > 0:
+            share = round(max(total - float(shown[figure].sum()), 0.0) / total * 100.0, 1)
+    return Withheld(
+        cells=len(cells),
+        withheld_cells=int(cells["status"].isin(WITHHELD).sum()),
+        figure=figure,
+        withheld_share=share,
+    )
+
+
+def ga4_flags(release: Release, breakdown: str, selection: Selection) -> dict[str, bool]:
+    """GA4's own warnings for the figures in the selection."""
+    flags = release.flags
+    names = ["subject_to_thresholding", "data_loss_from_other_row", "sampled"]
+    if flags is None or flags.empty:
+        return dict.fromkeys(names, False)
+    periods = pd.to_datetime(pd.Series(selection.periods)).dt.date.tolist()
+    chosen = flags[
+        (flags["breakdown"] == breakdown)
+        & (flags["grain"] == selection.grain)
+        & (pd.to_datetime(flags["period"]).dt.date.isin(periods))
+    ]
+    return {name: bool(chosen[name].any()) if name in chosen else False for name in names}
+
+
+def site_category() -> str:
+    return SITE_TOTAL
