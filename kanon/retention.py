@@ -1,0 +1,24 @@
+"""Retention: nothing older than the window (14 months by default) is kept anywhere."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from access import log
+from kanon.settings import Settings
+from reports.grid import Window
+from store.db import Store, purge_before
+
+
+def purge(settings: Settings, today: date | None = None) -> list[str]:
+    """Delete statistics and access-log entries from before the retention window."""
+    window = Window.on(today or date.today(), settings.retention_months, settings.settle_days)
+    lines = []
+    store = Store(settings.store_path)
+    if store.path.exists():
+        with store.transaction() as con:
+            deleted = purge_before(con, window.first_day)
+        lines.append(f"store: deleted {deleted} rows of periods starting before {window.first_day}")
+    dropped = log.purge(settings.access_log_path, window.first_day)
+    lines.append(f"access log: dropped {dropped} entries from before {window.first_day}")
+    return lines

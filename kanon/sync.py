@@ -1,0 +1,271 @@
+"""A sync: pull aggregates, store them, protect them, publish the release — all or nothing.
+
+Fetching happens first, outside the store; then one transaction stores the raw cells, builds the
+release through `reports.protect`, checks it with the attacker's audit, replaces the previous
+release and purges what left the retention window. Any failure rolls the whole transaction
+back, so the last good release stays in place.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+import pandas as pd
+
+from access import log as log_entries
+from connectors.base import Connector, ReportRequest, ReportResult
+from connectors.catalog import BREAKDOWNS, Breakdown
+from kanon.settings import Settings
+from reports import protect
+from reports.cells import cells_from_result, empty_cells, request_for
+from reports.grid import Window, period_end
+from store.db import Store, now, purge_before, read_table, replace_release, upsert
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[float, str], None]
+BATCH = 5  # GA4 batchRunReports takes at most five reports
+
+
+class SyncError(RuntimeError):
+    """The sync did not publish; the previous release is unchanged."""
+
+
+@dataclass(frozen=True)
+class Pull:
+    """One request of the plan: a breakdown at one grain over a run of whole periods."""
+
+    breakdown: Breakdown
+    grain: str
+    periods: tuple[date, ...]
+
+    @property
+    def request(self) -> ReportRequest:
+        return request_for(
+            self.breakdown, self.grain, self.periods[0], period_end(self.periods[-1], self.grain)
+        )
+
+
+@dataclass
+class SyncReport:
+    sync_id: int
+    source: str
+    pulls: int
+    rows: int
+    requests: int
+    tokens: int
+    purged: int
+    seconds: float
+    release: dict = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        r = self.release
+        return [
+            f"sync {self.sync_id} from {self.source}: {self.pulls} reports, {self.rows} rows, "
+            f"{self.requests} requests, {self.tokens} quota tokens, {self.seconds:.1f} s",
+            f"release: {r.get('cells', 0)} cells, {r.get('withheld_primary', 0)} withheld "
+            f"(fewer than k={r.get('k')} visitors), {r.get('withheld_secondary', 0)} withheld "
+            "to protect them",
+            f"purged {self.purged} rows older than the retention window",
+        ]
+
+
+def plan(window: Window, fetched: pd.DataFrame) -> list[Pull]:
+    """Requests for every publishable period not fetched yet, one per contiguous run."""
+    done = {(r.breakdown, r.grain, _as_date(r.period)) for r in fetched.itertuples(index=False)}
+    pulls = []
+    for breakdown in BREAKDOWNS.values():
+        for grain in breakdown.grains:
+            missing = [p for p in window.periods(grain) if (breakdown.name, grain, p) not in done]
+            for run in _contiguous_runs(missing, grain):
+                pulls.append(Pull(breakdown, grain, tuple(run)))
+    return pulls
+
+
+def sync(
+    settings: Settings,
+    connector: Connector,
+    progress: Progress | None = None,
+    today: date | None = None,
+) -> SyncReport:
+    """Pull what is new, then publish a protected release in one transaction."""
+    started = time.monotonic()
+    started_at = now()
+    report_progress = progress or (lambda fraction, message: None)
+    store = Store(settings.store_path)
+    window = Window.on(today or connector.today(), settings.retention_months, settings.settle_days)
+    with store.connect() as con:
+        sync_id = store.next_sync_id(con)
+    record = {"sync_id": sync_id, "started_at": started_at, "source": connector.name}
+    try:
+        pulls = plan(window, store.raw_periods())
+        results = _fetch(connector, pulls, report_progress)
+        labels = _fetch_labels(connector, pulls)
+        report_progress(0.9, "protecting and publishing the release")
+        info, purged, rows = _publish(store, settings, window, pulls, results, labels, record)
+    except Exception as error:
+        store.record_sync(
+            {**record, "finished_at": now(), "status": "failed", "message": str(error)[:2000]}
+        )
+        raise
+    log_entries.purge(settings.access_log_path, window.first_day)
+    usage = _usage(connector)
+    store.record_sync({**record, "finished_at": now(), "status": "ok", "message": "", **usage})
+    report_progress(1.0, "done")
+    return SyncReport(
+        sync_id,
+        connector.name,
+        len(pulls),
+        rows,
+        usage["requests"],
+        usage["tokens"],
+        purged,
+        time.monotonic() - started,
+        info,
+    )
+
+
+def _fetch(connector: Connector, pulls: list[Pull], progress: Progress) -> list[ReportResult]:
+    results: list[ReportResult] = []
+    for start in range(0, len(pulls), BATCH):
+        batch = pulls[start : start + BATCH]
+        progress(
+            0.85 * start / max(len(pulls), 1),
+            f"fetching reports {start + 1}-{start + len(batch)} of {len(pulls)}",
+        )
+        results.extend(connector.run_many([pull.request for pull in batch]))
+    return results
+
+
+def _fetch_labels(connector: Connector, pulls: list[Pull]) -> pd.DataFrame:
+    """Display names (page titles) for new categories: the most viewed title of each path."""
+    frames = []
+    for breakdown in {p.breakdown for p in pulls if p.breakdown.label_dimension}:
+        periods = [p for pull in pulls if pull.breakdown == breakdown for p in pull.periods]
+        grain = next(p.grain for p in pulls if p.breakdown == breakdown)
+        key = breakdown.dimensions[0]
+        request = ReportRequest(
+            dimensions=(key, breakdown.label_dimension),
+            metrics=("screenPageViews",),
+            start=min(periods),
+            end=period_end(max(periods), grain),
+        )
+        rows = connector.run(request).rows
+        if rows.empty:
+            continue
+        best = rows.sort_values("screenPageViews", ascending=False).drop_duplicates(key)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "breakdown": breakdown.name,
+                    "category": best[key].astype(str),
+                    "label": best[breakdown.label_dimension].astype(str),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _publish(
+    store: Store,
+    settings: Settings,
+    window: Window,
+    pulls: list[Pull],
+    results: list[ReportResult],
+    labels: pd.DataFrame,
+    record: dict,
+) -> tuple[dict, int, int]:
+    new_cells = [
+        cells_from_result(p.breakdown, p.grain, r) for p, r in zip(pulls, results, strict=True)
+    ]
+    new_raw = pd.concat([empty_cells(), *new_cells], ignore_index=True)
+    with store.transaction() as con:
+        upsert(con, "raw_cells", new_raw)
+        upsert(con, "period_flags", _flags(pulls, results))
+        upsert(con, "labels", labels)
+        purged = purge_before(con, window.first_day)
+        previous = _previous_release(con)
+        release = protect.protect(
+            read_table(con, "raw_cells"),
+            settings.k,
+            window,
+            previous=previous,
+            labels=read_table(con, "labels"),
+        )
+        _audit_or_refuse(release)
+        info = {
+            "release_id": record["sync_id"],
+            "created_at": now(),
+            "source": record["source"],
+            "k": settings.k,
+            "first_day": window.first_day,
+            "last_settled": window.last_settled,
+            **protect.summary(release.cells),
+        }
+        replace_release(con, release.cells, info)
+    return info, purged, len(new_raw)
+
+
+def _previous_release(con) -> protect.Release | None:
+    info = con.execute("SELECT * FROM releases ORDER BY release_id DESC LIMIT 1").df()
+    if info.empty:
+        return None
+    return protect.load(
+        read_table(con, "release_cells"), info.iloc[0].to_dict(), pd.DataFrame(), pd.DataFrame()
+    )
+
+
+def _audit_or_refuse(release: protect.Release) -> None:
+    """The attacker's check runs on every release; one that fails it is not published."""
+    from reports import audit
+
+    result = audit.audit(release.cells, release.k)
+    if not result.ok:
+        raise SyncError(
+            f"The new release failed the attacker check ({len(result.exposed)} exposed figures); "
+            "it was not published and the previous release is unchanged. Run `kanon audit` "
+            "for details and report this as a bug."
+        )
+
+
+def _flags(pulls: list[Pull], results: list[ReportResult]) -> pd.DataFrame:
+    rows = [
+        {
+            "breakdown": pull.breakdown.name,
+            "grain": pull.grain,
+            "period": period,
+            "subject_to_thresholding": result.subject_to_thresholding,
+            "data_loss_from_other_row": result.data_loss_from_other_row,
+            "sampled": result.sampled,
+        }
+        for pull, result in zip(pulls, results, strict=True)
+        for period in pull.periods
+    ]
+    return pd.DataFrame(rows)
+
+
+def _usage(connector: Connector) -> dict[str, int]:
+    return {
+        "requests": int(getattr(connector, "requests_made", 0)),
+        "tokens": int(getattr(connector, "tokens_used", 0)),
+    }
+
+
+def _contiguous_runs(periods: list[date], grain: str) -> list[list[date]]:
+    from reports.grid import next_period
+
+    runs: list[list[date]] = []
+    for period in sorted(periods):
+        if runs and next_period(runs[-1][-1], grain) == period:
+            runs[-1].append(period)
+        else:
+            runs.append([period])
+    return runs
+
+
+def _as_date(value: object) -> date:
+    return pd.Timestamp(value).date()
