@@ -1,0 +1,1 @@
+"""A local GA4 Data/Admin API emulator for tests and benchmarks."""
