@@ -18,7 +18,7 @@ def display_label(text: str) -> str:
     text = str(text)
     if len(text) > MAX_LABEL:
         text = text[: MAX_LABEL - 1] + "…"
-    return html.escape(text)
+    return html.escape(text, quote=False)  # Plotly reads tags, not &quot; entities
 
 
 def site_trend_chart(trend: pd.DataFrame, metric: str, grain: str) -> go.Figure:

@@ -1,0 +1,430 @@
+"""Pieces the pages share: banners, the range picker, KPI cards, breakdown sections, downloads.
+
+Everything data-derived is written as plain text through Streamlit's escaping widgets
+(never `unsafe_allow_html`), and charts label categories with `charts.display_label`, so a
+category called `<script>alert(1)</script>` or `=HYPERLINK(...)` stays inert text.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from access.roles import ADMINISTER, DOWNLOAD, READ_PRIVACY, VIEW, Identity, describe
+from connectors.catalog import BREAKDOWNS, GRAINS
+from kanon.settings import Settings
+from reports import charts
+from reports.grid import Selection
+from reports.protect import Release
+from reports.views import LABELS, Kpi
+from ui import data, downloads, format
+
+if TYPE_CHECKING:
+    from ui.page import PageView
+
+DEVELOPER_BANNER = (
+    "Developer mode — sign-in is off; everyone here is an admin. Never use it with real data."
+)
+PRESETS: dict[str, int | None] = {
+    "Last 7 days": 7,
+    "Last 28 days": 28,
+    "Last 90 days": 90,
+    "Last 12 months": 365,
+    "Custom": None,
+}
+DEFAULT_PRESET = "Last 28 days"
+CATEGORY_TITLES = {
+    "pages": "Page",
+    "sources": "Source / medium",
+    "channels": "Channel",
+    "browsers": "Browser",
+    "devices": "Device",
+    "operating_systems": "Operating system",
+    "countries": "Country",
+}
+TABLE_FIGURES = (
+    "users",
+    "sessions",
+    "views",
+    "views_per_session",
+    "avg_session_duration",
+    "engagement_rate",
+    "bounce_rate",
+)
+ENGAGEMENT_FIGURES = (
+    "views",
+    "engagement_per_session",
+    "avg_session_duration",
+    "engagement_rate",
+    "bounce_rate",
+)
+ACTION_WORDS = {
+    VIEW: "the dashboard",
+    DOWNLOAD: "downloads",
+    ADMINISTER: "settings and sync",
+    READ_PRIVACY: "the privacy page",
+}
+LEGEND_ROW = 22  # pixels per legend row
+TICK_FORMAT = {"day": "%-d %b", "week": "%-d %b", "month": "%b %Y"}
+CHART_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+
+
+# --- banners and messages -----------------------------------------------------------------
+
+
+def developer_banner() -> None:
+    st.warning(DEVELOPER_BANNER, icon=":material/construction:")
+
+
+def signed_out(identity: Identity, title: bool = True) -> None:
+    """No role, no numbers: explain how to get in for offline work."""
+    if title:
+        st.title("Kanon")
+    if identity.email:
+        st.warning(
+            f"Signed in as {format.plain(identity.email)}, but no role on Kanon's allow-list "
+            "grants you access. Ask an admin.",
+            icon=":material/lock:",
+        )
+    st.info(
+        "Kanon shows figures only to people with a role, and sign-in is not set up yet.\n\n"
+        "For offline work on sample data, start Kanon in **developer mode**: set "
+        "`developer_mode = true` in `kanon.toml`, or start it with "
+        "`KANON_DEVELOPER_MODE=1 streamlit run app.py`. Developer mode turns sign-in off and "
+        "makes everyone an admin, so never use it with real data.",
+        icon=":material/lock:",
+    )
+
+
+def denied(action: str) -> None:
+    st.error(
+        f"Your role does not give access to {ACTION_WORDS.get(action, action)}. "
+        "Ask an admin if you need it.",
+        icon=":material/block:",
+    )
+
+
+def no_release() -> None:
+    st.info(
+        "No statistics have been published yet. An admin can publish the sample property with "
+        "`kanon sync --source sample` (or the Sync button on the Admin page).",
+        icon=":material/hourglass_empty:",
+    )
+
+
+def identity_caption(identity: Identity) -> None:
+    st.sidebar.caption(f"Signed in: {format.plain(describe(identity))}")
+
+
+def stale_banner(settings: Settings) -> None:
+    """Warn on every page when the last successful sync is older than `stale_after_hours`."""
+    last = last_successful_sync(settings)
+    if last is None:
+        return
+    age = datetime.now() - last
+    if age > timedelta(hours=settings.stale_after_hours):
+        hours = int(age.total_seconds() // 3600)
+        st.warning(
+            f"The statistics may be out of date: the last successful sync was "
+            f"{last:%Y-%m-%d %H:%M} ({hours} hours ago). An admin can sync on the Admin page.",
+            icon=":material/schedule:",
+        )
+
+
+def last_successful_sync(settings: Settings) -> datetime | None:
+    syncs = data.syncs(str(settings.store_path))
+    if syncs.empty:
+        return None
+    ok = syncs[syncs["status"] == "ok"]
+    if ok.empty:
+        return None
+    return pd.Timestamp(ok["finished_at"].max()).to_pydatetime()
+
+
+# --- the range ----------------------------------------------------------------------------
+
+
+def last_settled(release: Release) -> date:
+    """The newest day GA4 no longer revises: where every range ends."""
+    value = release.info.get("last_settled")
+    if value is not None and not pd.isna(value):
+        return pd.Timestamp(value).date()
+    return max(release.periods("day"))
+
+
+def range_picker(
+    settings: Settings, release: Release, grains: tuple[str, ...] = GRAINS
+) -> Selection:
+    """Sidebar: preset or custom range and the grain, snapped to whole published periods."""
+    store, rid = str(settings.store_path), data.release_id(release)
+    last = last_settled(release)
+    sidebar = st.sidebar
+    sidebar.subheader("Range")
+    preset = sidebar.selectbox(
+        "Range",
+        list(PRESETS),
+        index=list(PRESETS).index(DEFAULT_PRESET),
+        key="range_preset",
+        persist_state="session",
+        label_visibility="collapsed",
+    )
+    first, chosen_last = _preset_range(preset, last)
+    if preset == "Custom":
+        first, chosen_last = _custom_range(release, last)
+    grain = _grain_picker(grains)
+    sidebar.caption(f"Data up to {format.day(last)}, the last settled day.")
+    return data.selection(store, rid, grain, first, chosen_last)
+
+
+def _preset_range(preset: str, last: date) -> tuple[date, date]:
+    days = PRESETS.get(preset) or PRESETS[DEFAULT_PRESET]
+    if preset == "Last 12 months":
+        first = (pd.Timestamp(last) - pd.DateOffset(months=12) + pd.Timedelta(days=1)).date()
+        return first, last
+    return last - timedelta(days=days - 1), last
+
+
+def _custom_range(release: Release, last: date) -> tuple[date, date]:
+    """Dates limited to the release's periods (inside the retention window, up to settled)."""
+    earliest = min(release.periods("day") or [last])
+    default = (max(earliest, last - timedelta(days=27)), last)
+    picked = st.sidebar.date_input(
+        "From – to",
+        value=default,
+        min_value=earliest,
+        max_value=last,
+        key="range_custom",
+        persist_state="session",
+        format="YYYY-MM-DD",
+    )
+    picked = tuple(picked) if isinstance(picked, tuple | list) else (picked,)
+    if not picked or picked[0] is None:
+        return default
+    return picked[0], picked[-1]  # while picking, only the first date is set
+
+
+def _grain_picker(grains: tuple[str, ...]) -> str:
+    # Pages publish weeks and months only: their switch has its own key, starting at the
+    # grain chosen elsewhere when it is allowed here.
+    key = "grain" if grains == GRAINS else "grain_" + "_".join(grains)
+    chosen = st.session_state.get("grain")
+    index = grains.index(chosen) if chosen in grains else 0
+    grain = st.sidebar.radio(
+        "Grain",
+        grains,
+        index=index,
+        format_func=str.capitalize,
+        key=key,
+        horizontal=True,
+        persist_state="session",
+    )
+    if grains != GRAINS:
+        st.sidebar.caption("This report is published by week and month only.")
+    return grain or grains[0]
+
+
+def range_caption(selection: Selection) -> None:
+    st.markdown(f"**{format.showing(selection)}**")
+    st.caption(format.compared_with(selection))
+
+
+# --- figures ------------------------------------------------------------------------------
+
+
+def kpi_cards(cards: list[Kpi], grain: str, k: int) -> None:
+    """Site-wide figures with their change against the previous run of periods."""
+    rows = [cards[:4], cards[4:]]
+    for row in rows:
+        for column, card in zip(st.columns(4), row, strict=False):
+            column.metric(
+                format.card_label(card.label),
+                format.figure(card.value, card.name),
+                delta=format.change(card.change),
+                # A falling bounce rate is good news.
+                delta_color="inverse" if card.name == "bounce_rate" else "normal",
+                help=_kpi_help(card, grain),
+                border=True,
+            )
+    withheld_periods = cards[0].withheld_periods if cards else 0
+    if withheld_periods:
+        noun = format.GRAIN_NOUN[grain][1]
+        st.caption(
+            f"{withheld_periods} {noun} in this range are withheld (fewer than {k} visitors, "
+            "or protecting such a figure) and left out of these figures."
+        )
+
+
+def _kpi_help(card: Kpi, grain: str) -> str:
+    previous = format.figure(card.previous, card.name) if card.previous is not None else "none"
+    text = f"Previous period: {previous}."
+    if card.name == "users":
+        text += (
+            f" Visitors are counted per {grain} and averaged: the same person on two "
+            f"{grain}s is two {grain}ly visitors, so they are never added up."
+        )
+    return text
+
+
+def plot(figure: go.Figure, key: str, grain: str | None = None) -> None:
+    """Draw a chart; a time axis gets one-line dates (the range above names the year)."""
+    if grain is not None:
+        figure.update_xaxes(tickformat=TICK_FORMAT[grain])
+    _legend_below(figure)
+    st.plotly_chart(figure, key=key, config=CHART_CONFIG, theme="streamlit")
+
+
+def _legend_below(figure: go.Figure) -> None:
+    """A legend of fixed rows under the chart, with room made for it: long names never
+    cover the axis, however many lines there are."""
+    entries = len(figure.data)
+    if entries < 2:
+        return
+    rows = math.ceil(entries / 2)
+    figure.update_layout(
+        height=(figure.layout.height or 380) + LEGEND_ROW * rows,
+        margin={"b": 40 + LEGEND_ROW * rows},
+        legend={
+            "orientation": "h",
+            "entrywidth": 0.5,
+            "entrywidthmode": "fraction",
+            "yref": "container",
+            "y": 0,
+            "yanchor": "bottom",
+            "x": 0,
+        },
+    )
+
+
+def breakdown_section(view: PageView, name: str, metric: str | None = None) -> None:
+    """One breakdown: leading categories, their trend, the table, what is withheld, the CSV."""
+    breakdown = BREAKDOWNS[name]
+    metric = metric or ("views" if breakdown.scope == "page" else "sessions")
+    table = data.breakdown_table(view.query, name)
+    if table.empty:
+        st.info("No figures for this range.")
+        return
+    left, right = st.columns(2)
+    with left:
+        plot(charts.category_bar_chart(by_category(table), metric), key=f"bar-{name}")
+    with right:
+        cells = by_category(data.series(view.query, name))
+        grain = view.selection.grain
+        plot(charts.category_trend_chart(cells, metric, grain), key=f"trend-{name}", grain=grain)
+    withheld_line(view, name)
+    st.dataframe(
+        display_table(table, name, view.release.k, view.selection.grain),
+        hide_index=True,
+        column_config=table_columns(name, view.selection.grain),
+        height=min(38 + 35 * len(table), 420),
+        placeholder="withheld",
+        key=f"table-{name}",
+    )
+    downloads.download_button(view, name)
+
+
+def by_category(frame: pd.DataFrame) -> pd.DataFrame:
+    """Charts name categories by their key: page titles repeat ("(not set)"), paths do not."""
+    return frame.assign(label=frame["category"])
+
+
+def display_table(
+    table: pd.DataFrame, name: str, k: int, grain: str, figures: tuple[str, ...] = TABLE_FIGURES
+) -> pd.DataFrame:
+    """The breakdown table as shown: clipped names, figures, and the status in words."""
+    shown = pd.DataFrame({CATEGORY_TITLES[name]: table["category"].map(format.clip)})
+    if name == "pages":
+        shown["Title"] = table["label"].map(format.clip)
+    # The status sits next to the name, so a withheld or partial row is never read as complete.
+    shown["Status"] = [
+        format.status(s, k, int(w), int(p), grain)
+        for s, w, p in zip(
+            table["status"], table["withheld_periods"], table["periods"], strict=True
+        )
+    ]
+    for column in figures:
+        shown[column] = table[column]
+    return shown
+
+
+def table_columns(name: str, grain: str) -> dict:
+    count = {"format": "localized"}
+    config = {
+        CATEGORY_TITLES[name]: st.column_config.TextColumn(width="medium"),
+        "users": st.column_config.NumberColumn(
+            f"Visitors per {grain}",
+            help=f"Average of the published {grain}ly counts; visitors never add up.",
+            **count,
+        ),
+        "sessions": st.column_config.NumberColumn(LABELS["sessions"], width="small", **count),
+        "views": st.column_config.NumberColumn(LABELS["views"], width="small", **count),
+        "views_per_session": st.column_config.NumberColumn(
+            LABELS["views_per_session"], format="%.2f"
+        ),
+        "avg_session_duration": st.column_config.NumberColumn(
+            LABELS["avg_session_duration"], format="%.1f"
+        ),
+        "engagement_rate": st.column_config.NumberColumn(LABELS["engagement_rate"], format="%.1f"),
+        "bounce_rate": st.column_config.NumberColumn(LABELS["bounce_rate"], format="%.1f"),
+        "engagement_per_session": st.column_config.NumberColumn(
+            LABELS["engagement_per_session"], format="%.1f"
+        ),
+        "Status": st.column_config.TextColumn(
+            width="medium",
+            help="Partly withheld rows add up the published periods only.",
+        ),
+    }
+    if name == "pages":
+        config["Title"] = st.column_config.TextColumn(width="medium")
+    return config
+
+
+def engagement_section(view: PageView) -> None:
+    """Engagement per page: the most viewed pages, how long and how deeply they hold visits."""
+    table = data.breakdown_table(view.query, "pages")
+    if table.empty:
+        st.info("No figures for this range.")
+        return
+    leading = table[table["views"].notna()].nlargest(15, "views")
+    plot(
+        charts.category_bar_chart(by_category(leading), "engagement_per_session"),
+        key="bar-pages-engagement",
+    )
+    st.caption("The 15 most viewed pages, by engagement time per visit.")
+    withheld_line(view, "pages")
+    st.dataframe(
+        display_table(table, "pages", view.release.k, view.selection.grain, ENGAGEMENT_FIGURES),
+        hide_index=True,
+        column_config=table_columns("pages", view.selection.grain),
+        height=420,
+        placeholder="withheld",
+        key="table-pages-engagement",
+    )
+    downloads.download_button(view, "pages")
+
+
+def withheld_line(view: PageView, name: str) -> None:
+    """How much of this breakdown the selection withholds, in one line."""
+    summary = data.withheld(view.query, name)
+    text = f"Withheld: {summary.withheld_cells} of {summary.cells} cells"
+    text += f" (one {format.GRAIN_NOUN[view.selection.grain][0]} of one category each)"
+    if summary.withheld_share is not None:
+        figure = LABELS[summary.figure].lower()
+        text += f"; {summary.withheld_share:.1f} % of {figure} are not in a published row"
+    flags = ga4_notes(data.ga4_flags(view.query, name))
+    if flags:
+        text += f". GA4: {flags}"
+    st.caption(text + ". The Privacy page says why.")
+
+
+def ga4_notes(flags: dict[str, bool]) -> str:
+    notes = {
+        "subject_to_thresholding": "GA4 applied its own thresholds",
+        "data_loss_from_other_row": "GA4 folded rows into (other)",
+        "sampled": "GA4 sampled the data",
+    }
+    return "; ".join(text for flag, text in notes.items() if flags.get(flag))

@@ -1,0 +1,123 @@
+"""Cached access to the release and its views, keyed on small values only.
+
+The release is loaded once per release id (`st.cache_resource`); each view is cached on
+(store, release id, breakdown, grain, first, last), so a rerun that changes nothing recomputes
+nothing. A new sync gives a new release id, so no cache ever serves figures of an old release.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import NamedTuple
+
+import pandas as pd
+import streamlit as st
+
+from kanon.settings import Settings
+from reports import export, protect, views
+from reports.grid import Selection
+from reports.protect import Release
+from store.db import Store
+
+STATUS_TTL = 5  # seconds: a sync from the command line shows up within this delay
+VIEW_TTL = 3600
+
+
+class Query(NamedTuple):
+    """What a page shows: one release, one grain, one snapped range."""
+
+    store: str
+    release_id: int
+    grain: str
+    first: date
+    last: date
+
+
+@st.cache_data(ttl=STATUS_TTL, max_entries=8, show_spinner=False)
+def release_info(store: str) -> dict | None:
+    return Store(store).release_info()
+
+
+@st.cache_data(ttl=STATUS_TTL, max_entries=8, show_spinner=False)
+def syncs(store: str) -> pd.DataFrame:
+    return Store(store).syncs()
+
+
+@st.cache_resource(ttl=24 * 3600, max_entries=2, show_spinner="Loading the release…")
+def _release(store: str, release_id: int) -> Release | None:
+    return protect.current(Store(store))
+
+
+def current_release(settings: Settings) -> Release | None:
+    """The published release, or None before the first sync."""
+    store = str(settings.store_path)
+    info = release_info(store)
+    if info is None:
+        return None
+    return _release(store, int(info["release_id"]))
+
+
+def release_id(release: Release) -> int:
+    return int(release.info.get("release_id", 0))
+
+
+def forget() -> None:
+    """After a sync: look at the store again instead of waiting for the caches to expire."""
+    release_info.clear()
+    syncs.clear()
+
+
+@st.cache_data(ttl=VIEW_TTL, max_entries=256, show_spinner=False)
+def selection(store: str, release: int, grain: str, first: date, last: date) -> Selection:
+    return views.select(_loaded(store, release), grain, first, last)
+
+
+@st.cache_data(ttl=VIEW_TTL, max_entries=128, show_spinner=False)
+def kpis(query: Query) -> list[views.Kpi]:
+    return views.kpis(*_unpack(query))
+
+
+@st.cache_data(ttl=VIEW_TTL, max_entries=128, show_spinner=False)
+def site_trend(query: Query) -> pd.DataFrame:
+    return views.site_trend(*_unpack(query))
+
+
+@st.cache_data(ttl=VIEW_TTL, max_entries=256, show_spinner=False)
+def series(query: Query, breakdown: str) -> pd.DataFrame:
+    release, chosen = _unpack(query)
+    return views.series(release, breakdown, chosen)
+
+
+@st.cache_data(ttl=VIEW_TTL, max_entries=256, show_spinner=False)
+def breakdown_table(query: Query, breakdown: str) -> pd.DataFrame:
+    release, chosen = _unpack(query)
+    return views.breakdown_table(release, breakdown, chosen)
+
+
+@st.cache_data(ttl=VIEW_TTL, max_entries=256, show_spinner=False)
+def withheld(query: Query, breakdown: str) -> views.Withheld:
+    release, chosen = _unpack(query)
+    return views.withheld(release, breakdown, chosen)
+
+
+@st.cache_data(ttl=VIEW_TTL, max_entries=256, show_spinner=False)
+def ga4_flags(query: Query, breakdown: str) -> dict[str, bool]:
+    release, chosen = _unpack(query)
+    return views.ga4_flags(release, breakdown, chosen)
+
+
+def summary_csv(release: Release, report: str, chosen: Selection) -> bytes:
+    """The CSV of exactly what the page shows (built only after the caller checked the role)."""
+    return export.to_csv(export.summary(release, report, chosen))
+
+
+def _loaded(store: str, release: int) -> Release:
+    loaded = _release(store, release)
+    if loaded is None:
+        raise protect.ReleaseError("The release disappeared from the store; reload the page.")
+    return loaded
+
+
+def _unpack(query: Query) -> tuple[Release, Selection]:
+    release = _loaded(query.store, query.release_id)
+    return release, views.select(release, query.grain, query.first, query.last)

@@ -1,0 +1,46 @@
+"""Admin: the published release, the sync history, and a Sync button."""
+
+import streamlit as st
+
+from access.roles import ADMINISTER
+from kanon.sources import SOURCES
+from ui import admin, components, data, page
+
+HISTORY_COLUMNS = {
+    "sync_id": st.column_config.NumberColumn("Sync"),
+    "started_at": st.column_config.DatetimeColumn("Started", format="YYYY-MM-DD HH:mm"),
+    "finished_at": st.column_config.DatetimeColumn("Finished", format="YYYY-MM-DD HH:mm"),
+    "source": "Source",
+    "status": "Status",
+    "message": st.column_config.TextColumn("Message", width="large"),
+    "requests": st.column_config.NumberColumn("GA4 requests"),
+    "tokens": st.column_config.NumberColumn("Quota tokens"),
+}
+
+settings, identity = page.guard("Admin", ADMINISTER)
+page.log_once(settings, identity, "admin")
+admin.sync_outcome()
+
+st.subheader("Published release")
+info = data.release_info(str(settings.store_path))
+if info is None:
+    components.no_release()
+else:
+    admin.release_cards(info)
+
+st.subheader("Sync")
+last = components.last_successful_sync(settings)
+st.caption(f"Last successful sync: {last:%Y-%m-%d %H:%M}." if last else "No successful sync yet.")
+picker, _ = st.columns([1, 2])
+source = picker.selectbox(
+    "Source", SOURCES, index=SOURCES.index(settings.source), key="sync_source"
+)
+if st.button("Sync now", type="primary", icon=":material/sync:", key="sync_now"):
+    admin.run_sync(settings, identity, source)
+
+st.subheader("Sync history")
+history = data.syncs(str(settings.store_path))
+if history.empty:
+    st.caption("No sync has run yet.")
+else:
+    st.dataframe(history, hide_index=True, key="sync-history", column_config=HISTORY_COLUMNS)

@@ -1,0 +1,79 @@
+"""Privacy: the promise, what the current selection withholds and why, and GA4's own flags."""
+
+import pandas as pd
+import streamlit as st
+
+from access.roles import READ_PRIVACY
+from connectors.catalog import BREAKDOWNS
+from ui import data, page
+
+view = page.start("Privacy", "privacy", action=READ_PRIVACY)
+k = view.release.k
+grain = view.selection.grain
+
+threshold, promise = st.columns([1, 4], vertical_alignment="center")
+threshold.metric(
+    "Threshold k", k, help="The fewest visitors a published figure may describe.", border=True
+)
+promise.markdown(
+    f"**Kanon's promise:** No number shown or downloaded — nor any sum or difference of such "
+    f"numbers — reveals a count of fewer than {k} visitors."
+)
+st.markdown(
+    f"""
+- **Fewer than {k} visitors:** a figure for one category in one {grain} (or the site in one
+  {grain}) with fewer than {k} visitors is withheld, with every figure of that cell.
+- **Protects another cell:** other cells are withheld too when, together with published totals,
+  they would let someone work out a withheld one by adding or subtracting.
+- **One mark for both:** every withheld figure reads the same, so a withheld cell does not tell
+  you whether it is small or protects a small one.
+- **Whole periods only:** figures exist only for whole days, ISO weeks and calendar months, and do
+  not change once published, so two versions cannot be subtracted either.
+- Kanon does not promise differential privacy, nor protection against what someone already knows
+  from elsewhere.
+"""
+)
+
+st.subheader("Withheld in this selection")
+reports = [name for name, b in BREAKDOWNS.items() if grain in b.grains]
+rows = []
+for name in reports:
+    summary = data.withheld(view.query, name)
+    rows.append(
+        {
+            "Report": BREAKDOWNS[name].title,
+            "Cells": summary.cells,
+            "Withheld cells": summary.withheld_cells,
+            "Traffic not in a published row (%)": summary.withheld_share,
+        }
+    )
+st.dataframe(
+    pd.DataFrame(rows),
+    hide_index=True,
+    placeholder="—",
+    key="privacy-withheld",
+    column_config={
+        "Traffic not in a published row (%)": st.column_config.NumberColumn(format="%.1f")
+    },
+)
+if grain not in BREAKDOWNS["pages"].grains:
+    st.caption("Pages are published by week and month only, so they are not part of a daily view.")
+
+st.subheader("GA4's own flags for these figures")
+flag_rows = []
+for name in reports:
+    flags = data.ga4_flags(view.query, name)
+    flag_rows.append(
+        {
+            "Report": BREAKDOWNS[name].title,
+            "GA4 thresholding": "yes" if flags["subject_to_thresholding"] else "no",
+            "GA4 (other) row": "yes" if flags["data_loss_from_other_row"] else "no",
+            "Sampled": "yes" if flags["sampled"] else "no",
+        }
+    )
+st.dataframe(pd.DataFrame(flag_rows), hide_index=True, key="privacy-flags")
+st.caption(
+    "Thresholding: GA4 itself left out small rows before Kanon saw them. (other) row: GA4 "
+    "folded rare rows into one “(other)” row, which Kanon never shows as such. Sampled: GA4 "
+    "estimated the figures from a sample of events."
+)
