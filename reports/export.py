@@ -16,7 +16,7 @@ from connectors.catalog import breakdown as check_breakdown
 from connectors.catalog import check_grain
 from reports.grid import Selection
 from reports.protect import Release
-from reports.status import PUBLISHED
+from reports.status import PUBLISHED, SHOWN_WITHHELD
 from reports.views import select, series, withheld_text
 
 FIGURE_COLUMNS = {
@@ -29,7 +29,6 @@ FIGURE_COLUMNS = {
     "bounce_rate": "bounce_rate_percent",
     "engagement_seconds": "engagement_seconds",
 }
-WITHHELD = "withheld"
 
 
 class ExportError(ValueError):
@@ -67,10 +66,8 @@ def summary(release: Release, report: str, selection: Selection) -> pd.DataFrame
     published = cells["status"] == PUBLISHED
     for name, column in FIGURE_COLUMNS.items():
         values = cells[name].map(_number)
-        out[column] = values.where(published, WITHHELD)
-    out["status"] = [
-        PUBLISHED if s == PUBLISHED else withheld_text(s, release.k) for s in cells["status"]
-    ]
+        out[column] = values.where(published, SHOWN_WITHHELD)
+    out["status"] = cells["status"].where(published, withheld_text(release.k))
     out["k"] = release.k
     for flag in ("subject_to_thresholding", "data_loss_from_other_row", "sampled"):
         out[f"ga4_{flag}"] = _flag_column(release, report, selection, cells, flag)

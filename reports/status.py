@@ -7,3 +7,12 @@ GA4_OTHER = "other-row"  # GA4's "(other)" row hides rows: never published as su
 WITHHELD = (PRIMARY, SECONDARY, GA4_OTHER)
 
 GA4_OTHER_CATEGORY = "(other)"
+
+# What people see: every withheld cell looks the same. Telling "fewer than k" apart from
+# "protects another cell" would tell a reader which cells hold 1 to k-1 visitors.
+SHOWN_WITHHELD = "withheld"
+
+
+def shown(status: str) -> str:
+    """The status as views, charts, tables and CSVs show it: published or withheld."""
+    return PUBLISHED if status == PUBLISHED else SHOWN_WITHHELD

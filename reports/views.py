@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 
 from connectors.catalog import BREAKDOWNS, OVERVIEW
-from reports.cells import FIGURES, SITE_TOTAL
+from reports.cells import FIGURES
 from reports.grid import Selection, period_end, snap
 from reports.protect import Release
-from reports.status import PRIMARY, PUBLISHED, WITHHELD
+from reports.status import PUBLISHED, SHOWN_WITHHELD, shown
 
 ADDITIVE_SHOWN = ["sessions", "views", "engagement_seconds", "session_seconds", "engaged_sessions"]
 
@@ -47,16 +47,16 @@ def select(release: Release, grain: str, first: date, last: date) -> Selection:
     return snap(first, last, grain, release.periods(grain))
 
 
-def withheld_text(status: str, k: int) -> str:
-    if status == PRIMARY:
-        return f"withheld: fewer than {k} visitors"
-    return f"withheld: protects a cell with fewer than {k} visitors"
+def withheld_text(k: int) -> str:
+    """One wording for every withheld cell, whichever the reason (see `status.shown`)."""
+    return f"withheld: fewer than {k} visitors, or protects such a cell"
 
 
 def series(release: Release, breakdown: str, selection: Selection) -> pd.DataFrame:
     """One row per published or withheld cell in the selection, with rounded derived figures."""
     table = release.table(breakdown, selection.grain)
     cells = table[table["period"].isin(selection.periods)].copy()
+    cells["status"] = cells["status"].map(shown)
     cells["label"] = [release.label(breakdown, c) for c in cells["category"]]
     cells["period_end"] = [period_end(p, selection.grain) for p in cells["period"]]
     cells = add_ratios(cells)
@@ -83,7 +83,7 @@ def breakdown_table(release: Release, breakdown: str, selection: Selection) -> p
     cells = series(release, breakdown, selection)
     if cells.empty:
         return pd.DataFrame(columns=["category", "label", "users", *ADDITIVE_SHOWN, "status"])
-    cells["is_withheld"] = cells["status"].isin(WITHHELD)
+    cells["is_withheld"] = cells["status"] == SHOWN_WITHHELD
     grouped = cells.groupby(["category", "label"], sort=False)
     table = grouped[ADDITIVE_SHOWN].sum(min_count=1)
     table["users"] = grouped["users"].mean().round(0)  # an average of per-period counts
@@ -100,12 +100,10 @@ def breakdown_table(release: Release, breakdown: str, selection: Selection) -> p
 
 
 def _range_status(statuses: pd.Series) -> str:
-    withheld = statuses.isin(WITHHELD)
+    withheld = statuses == SHOWN_WITHHELD
     if not withheld.any():
         return PUBLISHED
-    if withheld.all():
-        return PRIMARY if (statuses == PRIMARY).any() else statuses.iloc[0]
-    return "partial"
+    return SHOWN_WITHHELD if withheld.all() else "partial"
 
 
 @dataclass(frozen=True)
@@ -211,7 +209,7 @@ def withheld(release: Release, breakdown: str, selection: Selection) -> Withheld
             share = round(max(total - float(shown[figure].sum()), 0.0) / total * 100.0, 1)
     return Withheld(
         cells=len(cells),
-        withheld_cells=int(cells["status"].isin(WITHHELD).sum()),
+        withheld_cells=int((cells["status"] == SHOWN_WITHHELD).sum()),
         figure=figure,
         withheld_share=share,
     )
@@ -230,7 +228,3 @@ def ga4_flags(release: Release, breakdown: str, selection: Selection) -> dict[st
         & (pd.to_datetime(flags["period"]).dt.date.isin(periods))
     ]
     return {name: bool(chosen[name].any()) if name in chosen else False for name in names}
-
-
-def site_category() -> str:
-    return SITE_TOTAL
