@@ -41,7 +41,8 @@ CREATE TABLE IF NOT EXISTS releases (
     withheld_secondary BIGINT);
 CREATE TABLE IF NOT EXISTS syncs (
     sync_id BIGINT PRIMARY KEY, started_at TIMESTAMP, finished_at TIMESTAMP, source VARCHAR,
-    status VARCHAR, message VARCHAR, requests BIGINT, tokens BIGINT);
+    status VARCHAR, message VARCHAR, requests BIGINT, tokens BIGINT,
+    tokens_left_hour BIGINT, tokens_left_day BIGINT);
 """
 
 TABLES = ("raw_cells", "period_flags", "labels", "release_cells", "releases", "syncs")

@@ -74,3 +74,20 @@ def sync_outcome() -> None:
     lines = st.session_state.pop("_kanon_sync_outcome", None)
     if lines:
         st.success("\n\n".join(lines), icon=":material/check_circle:")
+
+
+def check_property(settings: Settings) -> None:
+    """The GA4 property's retention and signals, read through the Admin API."""
+    from connectors.base import ConnectorError
+    from connectors.ga4_admin import check_property as read_property
+
+    try:
+        result = read_property(settings)
+    except (ConnectorError, ValueError) as error:
+        st.error(f"Could not read the property: {format.plain(error)}")
+        return
+    text = "\n".join(f"- {format.plain(line)}" for line in result.lines())
+    if result.ok:
+        st.success(text, icon=":material/verified:")
+    else:
+        st.error(text, icon=":material/report:")

@@ -127,3 +127,30 @@ def test_no_release_yet_tells_the_admin_what_to_run(monkeypatch, empty_home):
         at = support.open_page(page)
         assert any("kanon sync --source sample" in i.value for i in at.info), page
         assert not support.figures(at)
+
+
+@pytest.mark.parametrize(("retention", "ok"), [("FOURTEEN_MONTHS", True), ("TWO_MONTHS", False)])
+def test_admin_checks_the_ga4_property_through_the_admin_api(
+    as_identity, home, tmp_path, monkeypatch, retention, ok
+):
+    import json
+
+    from connectors.sample import SampleConnector
+    from tests.emulator.ga4_emulator import GA4Emulator, service_account_key
+
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    with GA4Emulator(SampleConnector(scale=0.05), data_retention=retention) as emulator:
+        key, _ = service_account_key(emulator.token_uri)
+        key_path = tmp_path / "key.json"
+        key_path.write_text(json.dumps(key), encoding="utf-8")
+        monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key_path))
+        monkeypatch.setenv("KANON_GA4_PROPERTY", emulator.property_id)
+        monkeypatch.setenv("KANON_GA4_ENDPOINT", emulator.endpoint)
+        as_identity(support.ADMIN_ID)
+        at = support.open_page("admin")
+        at.button(key="check_property").click().run()
+    assert not at.exception
+    shown = at.success if ok else at.error
+    assert len(shown) == 1
+    text = shown[0].value.replace("\\", "")  # Markdown escapes of the API's text
+    assert "Result: OK" in text if ok else "Result: NOT OK" in text

@@ -15,6 +15,8 @@ HISTORY_COLUMNS = {
     "message": st.column_config.TextColumn("Message", width="large"),
     "requests": st.column_config.NumberColumn("GA4 requests"),
     "tokens": st.column_config.NumberColumn("Quota tokens"),
+    "tokens_left_hour": st.column_config.NumberColumn("Tokens left this hour"),
+    "tokens_left_day": st.column_config.NumberColumn("Tokens left today"),
 }
 
 settings, identity = page.guard("Admin", ADMINISTER)
@@ -37,6 +39,12 @@ source = picker.selectbox(
 )
 if st.button("Sync now", type="primary", icon=":material/sync:", key="sync_now"):
     admin.run_sync(settings, identity, source)
+
+st.subheader("GA4 property")
+if settings.ga4_property is None:
+    st.caption("No GA4 property is configured (setting `ga4_property` / KANON_GA4_PROPERTY).")
+elif st.button("Check property settings", icon=":material/fact_check:", key="check_property"):
+    admin.check_property(settings)
 
 st.subheader("Sync history")
 history = data.syncs(str(settings.store_path))
