@@ -27,7 +27,7 @@ from connectors.catalog import BREAKDOWNS
 from reports import charts, protect, views
 from reports.grid import Selection
 from reports.protect import Release
-from reports.status import PUBLISHED, WITHHELD
+from reports.status import PUBLISHED, SHOWN_WITHHELD
 from store.db import Store
 from ui import format
 from ui.components import CATEGORY_TITLES
@@ -241,7 +241,7 @@ class Shown:
 
     def withheld_raw(self) -> pd.DataFrame:
         """The true figures of every withheld cell in the selection."""
-        withheld = self.cells[self.cells["status"].isin(WITHHELD)][["category", "period"]]
+        withheld = self.cells[self.cells["status"] == SHOWN_WITHHELD][["category", "period"]]
         return withheld.merge(self.raw, on=["category", "period"], how="left")
 
 
@@ -274,7 +274,7 @@ def assert_bar_chart(at: AppTest, shown: Shown) -> None:
     leaders = published.nlargest(15, shown.metric).iloc[::-1]
     assert texts(bar["y"]) == [charts.display_label(x) for x in leaders["category"]]
     assert_close(numbers(bar["x"]), leaders[shown.metric])
-    fully_withheld = shown.view_table[shown.view_table["status"].isin(WITHHELD)]
+    fully_withheld = shown.view_table[shown.view_table["status"] == SHOWN_WITHHELD]
     shown_labels = set(texts(bar["y"]))
     assert not {charts.display_label(x) for x in fully_withheld["category"]} & shown_labels
 
@@ -314,7 +314,7 @@ def assert_breakdown(at: AppTest, shown: Shown) -> int:
 
 def assert_no_withheld_number_in_charts(at: AppTest, shown: Shown) -> None:
     """Neither chart of the breakdown names a category whose every cell is withheld."""
-    fully_withheld = shown.view_table[shown.view_table["status"].isin(WITHHELD)]
+    fully_withheld = shown.view_table[shown.view_table["status"] == SHOWN_WITHHELD]
     hidden = {charts.display_label(x) for x in fully_withheld["category"]}
     for figure in (figure_keyed(at, f"bar-{shown.name}"), figure_keyed(at, f"trend-{shown.name}")):
         for trace in figure["data"]:
