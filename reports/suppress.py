@@ -1,9 +1,495 @@
-"""Secondary (complementary) suppression. Placeholder until the attacker-proof version lands."""
+"""Secondary (complementary) suppression: withhold enough published cells that no protected cell
+can be pinned down from what remains, losing as little as possible.
+
+`complementary(cells, k)` takes the whole release being built (true figures on every row,
+statuses from primary suppression, `frozen` for cells of an earlier release) and returns the
+same rows, plus any residual cells, with status SECONDARY on the complements it chose. It never
+publishes a PRIMARY or GA4 `(other)` cell and never changes a frozen cell's status.
+
+Protected cells: status PRIMARY (fewer than k users, and residual cells) and GA4 `(other)` rows
+with fewer than k users. The attacker and the exposure rule are `reports.audit`'s: for every
+protected cell and additive figure, the interval the published relations allow must be at
+least `audit.required_width` wide (k for counts, k x 10 s for seconds; see `reports.audit`).
+
+Method: primary, then complementary, in the spirit of sdcTable's SIMPLEHEURISTIC and the
+hypercube method. Every step is deterministic (rows are processed in key order).
+
+1. **Residual cells.** Where a breakdown's GA4 rows do not add up to the site total for a
+   figure its categories partition (thresholding, hidden rows, HLL noise), the difference is
+   derivable by subtraction, so it becomes an explicit cell of that period, `RESIDUAL`
+   ("(unattributed)", total minus rows) or `OVERCOUNT` ("(overcounted)", rows minus total),
+   with users NaN and status PRIMARY: the relation is then exact and the difference is
+   protected like any sensitive cell. Gaps under half a session (or a second) are rounding of
+   GA4's averages, not rows: they only widen the relation's band.
+2. **Local rules** (near-linear: a work-list over equality relations): a relation holding a
+   withheld cell must hold at least two (a lone one is the rest subtracted from the total);
+   a relation whose withheld cells all enter with the same sign must carry at least the
+   required width of each figure (otherwise each is pinned inside [0, their sum]). A violated
+   relation withholds its cheapest published cell: fewest sessions, plus a look-ahead for each
+   other relation the cell would enter alone, so cells already linked to withheld ones are
+   preferred and chains close quickly.
+3. **Attack.** `reports.audit.exposures` in its inexact mode, seeded with the true figures (a
+   feasible point): batched LP rounds prove most protected figures safe, and what is left is
+   every exposed figure plus a few not yet proven safe, with inner bounds `[low, high]` (values
+   the cell takes in feasible points found).
+4. **Repair.** For each open figure, coarse cells first, a protection LP on the cell's
+   neighbourhood (its breakdown and the site total over the week or month around it) finds
+   the cheapest move of the true figures reaching `low + width` (or `high - width`): every
+   equality stays balanced, inequalities hold, no cell goes below 0, frozen published cells
+   stay put, and moving a published cell costs its sessions (an L1 relaxation of the cell
+   suppression problem, as in Fischetti and Salazar-Gonzalez). The published cells it moves
+   are withheld. The move's end is a feasible point with the cell at the level it needs, so
+   the figure is proven safe by construction; the point also widens the inner bounds of the
+   other open cells it moves. Withholding more only widens intervals, so figures proven safe
+   stay safe; a figure no move can protect (all its neighbours frozen) is logged.
+
+Frozen cells (published in an earlier release) never change status: frozen published cells
+are constants; frozen withheld cells stay withheld, and since their figures are blank in the
+earlier release, a feasible completion stands in for them (only published figures define the
+attacker's system). One row per cell, so a cell has one status in every view.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
 import pandas as pd
+import scipy.sparse as sp
+from scipy.optimize import linprog
+
+from connectors.catalog import ADDITIVE, BREAKDOWNS, OVERVIEW
+from reports import audit, relations
+from reports.cells import KEY
+from reports.relations import OVERCOUNT, RESIDUAL, RESIDUALS
+from reports.status import GA4_OTHER, PRIMARY, PUBLISHED, SECONDARY, WITHHELD
+
+__all__ = ["RESIDUAL", "OVERCOUNT", "RESIDUALS", "complementary"]
+
+log = logging.getLogger(__name__)
+
+# Gaps below these are rounding (of GA4's averages), not hidden rows: they widen the band only.
+_RESIDUAL_MIN = pd.Series({f: 1.0 if f.endswith("seconds") else 0.5 for f in ADDITIVE})
+_MAX_REPAIRS = 6
+_EPSILON = 1e-6  # cost of moving a cell that is already withheld
+_GRAIN_RANK = {"month": 0, "week": 1, "day": 2}  # repair coarse cells first
 
 
 def complementary(cells: pd.DataFrame, k: int) -> pd.DataFrame:
-    return cells
+    """The same cells (plus residual cells) with status SECONDARY on the complementary cells."""
+    frame = add_residuals(cells)
+    if frame.empty:
+        return frame
+    # Work in key order, so ties break the same way whatever order the rows came in.
+    order = np.lexsort([frame[c].to_numpy() for c in reversed(KEY)])
+    state = _State.build(frame.iloc[order].reset_index(drop=True), k)
+    state.local_rules()
+    open_ = state.attack()
+    for _ in range(_MAX_REPAIRS):
+        if open_.empty:
+            break
+        failed = state.repair(open_)
+        if len(failed) == len(open_):
+            break
+        open_ = state.attack(only=failed)  # withholding more only widens intervals
+    exposed = state.attack(only=open_, exact=True) if not open_.empty else open_
+    if not exposed.empty:  # no move protects them: every neighbour is frozen, say
+        log.warning("%d protected figures stay exposed: %s", len(exposed), exposed.head())
+    status = np.empty(len(frame), dtype=object)
+    status[order] = state.status()
+    frame["status"] = status
+    return frame
+
+
+# --- residual cells -------------------------------------------------------------------------
+
+
+def add_residuals(cells: pd.DataFrame) -> pd.DataFrame:
+    """Cells plus a residual cell wherever a breakdown's rows do not add up to the site total."""
+    frame = cells.reset_index(drop=True).copy()
+    if "frozen" not in frame.columns:
+        frame["frozen"] = False
+    frame["frozen"] = frame["frozen"].fillna(False).astype(bool)
+    gaps = _gaps(frame)
+    rows = []
+    for category, sign in ((RESIDUAL, 1.0), (OVERCOUNT, -1.0)):
+        side = (gaps[list(ADDITIVE)] * sign).clip(lower=0)
+        chosen = side[(side >= _RESIDUAL_MIN).any(axis=1)]
+        if chosen.empty:
+            continue
+        extra = gaps.loc[chosen.index, ["breakdown", "grain", "period"]].assign(
+            category=category, users=np.nan, **{f: chosen[f] for f in ADDITIVE}
+        )
+        rows.append(extra.assign(status=PRIMARY, frozen=False))
+    if not rows:
+        return frame
+    return pd.concat([frame, *rows], ignore_index=True)
+
+
+def _gaps(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per (breakdown, grain, period) not yet frozen: site total minus the sum of the rows."""
+    key = ["breakdown", "grain", "period"]
+    additive = {name: b.category_additive for name, b in BREAKDOWNS.items() if b.category_additive}
+    parts = frame[frame["breakdown"].isin(list(additive))]
+    if parts.empty:  # only site totals: nothing to add up
+        return pd.DataFrame(columns=[*key, *ADDITIVE])
+    has_residual = parts.groupby(key)["category"].agg(lambda c: c.isin(RESIDUALS).any())
+    frozen = parts.groupby(key)["frozen"].any()
+    sums = parts.groupby(key)[list(ADDITIVE)].sum(min_count=1)
+    sums = sums[~(has_residual | frozen).reindex(sums.index).to_numpy()].reset_index()
+    totals = frame.loc[frame["breakdown"] == OVERVIEW, ["grain", "period", *ADDITIVE]]
+    merged = sums.merge(totals, on=["grain", "period"], suffixes=("", "_total"))
+    gaps = merged[key].copy()
+    for figure in ADDITIVE:
+        holds = merged["breakdown"].map(lambda b, f=figure: f in additive[b])
+        gaps[figure] = (merged[f"{figure}_total"] - merged[figure]).where(holds)
+    return gaps
+
+
+def _complete(rel, truth: np.ndarray, withheld: np.ndarray, band: np.ndarray, k: int):
+    """Fill the figures of cells withheld in an earlier release with a feasible point.
+
+    Those figures are blank in the earlier release; any values satisfying the published
+    relations serve as well as the true ones to start the attacker's search and the repairs.
+    """
+    truth = truth.copy()
+    for i, figure in enumerate(ADDITIVE):
+        if not np.isnan(truth[withheld, i]).any():
+            continue
+        rows = rel.rows_for_figure(figure)
+        prob = audit.problem(rel, figure, withheld, truth[:, i], extra_band=band[rows, i])
+        lift = audit.required_width(figure, k)
+        truth[prob.cells, i] = audit.feasible_point(prob, truth[prob.cells, i], lift)
+    return truth
+
+
+# --- the state of the search ----------------------------------------------------------------
+
+
+@dataclass
+class _State:
+    frame: pd.DataFrame
+    k: int
+    rel: relations.Relations
+    truth: np.ndarray  # cells x ADDITIVE (NaN where unknown: frozen withheld)
+    withheld: np.ndarray
+    locked: np.ndarray  # frozen: status may not change
+    protect: np.ndarray  # cells whose figures must not be pinned
+    cost: np.ndarray
+    start: np.ndarray  # first and last day of each cell's period (ordinals)
+    end: np.ndarray
+    band: np.ndarray  # relations x ADDITIVE: extra band where a relation does not close
+    by_cell: sp.csr_array  # cells x relations
+    original: np.ndarray  # status on input
+    by_figure: dict  # figure -> (relations x cells as CSC, relation rows)
+    names: np.ndarray  # breakdown of each cell
+    grains: np.ndarray
+    groups: dict  # breakdown -> its cells
+    sums: np.ndarray  # relations x ADDITIVE: each relation's sum at the (completed) true figures
+    fresh: np.ndarray  # relations holding a cell that is not frozen
+
+    @classmethod
+    def build(cls, frame: pd.DataFrame, k: int) -> _State:
+        rel = relations.build(frame)
+        truth = frame[list(ADDITIVE)].to_numpy(dtype=float)
+        status = frame["status"].to_numpy()
+        users = frame["users"].to_numpy(dtype=float)
+        withheld = np.isin(status, WITHHELD)
+        protect = (status == PRIMARY) | ((status == GA4_OTHER) & (users < k))
+        start = relations.ordinals(frame["period"])
+        span = {"day": 0, "week": 6}
+        days_in_month = pd.to_datetime(frame["period"]).dt.days_in_month.to_numpy()
+        end = start + np.array([span.get(g, -1) for g in frame["grain"]])
+        end = np.where(end < start, start + days_in_month - 1, end)
+        sums = rel.matrix @ np.nan_to_num(truth)
+        missed = np.maximum(rel.low[:, None] - sums, sums - rel.high[:, None]).clip(min=0)
+        known = (rel.matrix.astype(bool) @ np.isnan(truth).astype(float)) == 0
+        band = np.where(known, missed, 0.0)  # where the true figures break a relation
+        truth = _complete(rel, truth, withheld, band, k)
+        return cls(
+            frame=frame,
+            k=k,
+            rel=rel,
+            truth=truth,
+            withheld=withheld,
+            locked=frame["frozen"].to_numpy(dtype=bool),
+            protect=protect & withheld,
+            cost=np.nan_to_num(frame["sessions"].to_numpy(dtype=float)) + 1.0,
+            start=start,
+            end=end,
+            band=band,
+            by_cell=sp.csr_array(rel.matrix.T),
+            sums=rel.matrix @ np.nan_to_num(truth),
+            fresh=(abs(rel.matrix) @ (~frame["frozen"].to_numpy(dtype=bool)).astype(float)) > 0,
+            original=status,
+            names=frame["breakdown"].to_numpy(dtype=object),
+            grains=frame["grain"].to_numpy(dtype=object),
+            groups={
+                b: np.flatnonzero(frame["breakdown"].to_numpy() == b)
+                for b in frame["breakdown"].unique()
+            },
+            by_figure={
+                f: (sp.csc_array(rel.for_figure(f)), rel.rows_for_figure(f)) for f in ADDITIVE
+            },
+        )
+
+    def status(self) -> np.ndarray:
+        status = self.original.astype(object).copy()
+        added = self.withheld & (status == PUBLISHED) & ~self.locked
+        status[added] = SECONDARY
+        return status
+
+    def width(self, figure: str) -> float:
+        return audit.required_width(figure, self.k)
+
+    def eligible(self, cells: np.ndarray) -> np.ndarray:
+        return cells[~self.withheld[cells] & ~self.locked[cells]]
+
+    # --- 2. local rules ---------------------------------------------------------------------
+
+    def local_rules(self) -> None:
+        matrix = self.rel.matrix
+        queue = deque(range(matrix.shape[0]))
+        queued = np.ones(matrix.shape[0], bool)
+        while queue:
+            r = queue.popleft()
+            queued[r] = False
+            pick = self._violation(r)
+            if pick is None:
+                continue
+            self.withheld[pick] = True
+            for r2 in self.by_cell.indices[
+                self.by_cell.indptr[pick] : self.by_cell.indptr[pick + 1]
+            ]:
+                if not queued[r2]:
+                    queued[r2] = True
+                    queue.append(r2)
+            if not queued[r]:
+                queued[r] = True
+                queue.append(r)
+
+    def _members(self, r: int) -> tuple[np.ndarray, np.ndarray]:
+        lo, hi = self.rel.matrix.indptr[r], self.rel.matrix.indptr[r + 1]
+        return self.rel.matrix.indices[lo:hi], self.rel.matrix.data[lo:hi]
+
+    def _violation(self, r: int) -> int | None:
+        """The cell to withhold for relation r to satisfy the local rules, if it violates them."""
+        if not self.rel.equality[r]:
+            return None  # an inequality pins nothing by itself
+        cells, coef = self._members(r)
+        held = self.withheld[cells]
+        if not held.any():
+            return None
+        lone = held.sum() == 1 and self._worth_freeing(cells[held][0])
+        deficit = self._deficit(r, cells, coef, held)
+        if not lone and not (deficit > 0).any():
+            return None
+        candidates = self.eligible(cells)
+        if len(candidates) == 0:
+            return None
+        return self._cheapest(r, candidates, deficit)
+
+    def _worth_freeing(self, cell: int) -> bool:
+        """A lone withheld cell matters if it is protected or was withheld as a complement."""
+        return bool(self.protect[cell] or self.original[cell] in (PUBLISHED, SECONDARY))
+
+    def _deficit(self, r, cells, coef, held) -> np.ndarray:
+        """Per figure: how much more withheld mass the relation needs (0 if none)."""
+        deficit = np.zeros(len(ADDITIVE))
+        if len(np.unique(coef[held])) > 1:
+            return deficit  # an aggregate withheld with its parts leaves no bound here
+        if not any(self._worth_freeing(c) for c in cells[held]):
+            return deficit
+        binds = self.rel.binds[r]
+        published = cells[~held]
+        mass = np.abs(coef[~held] @ np.nan_to_num(self.truth[published]))
+        for i, figure in enumerate(ADDITIVE):
+            if binds[i]:
+                deficit[i] = max(self.width(figure) - mass[i] + self.band[r, i], 0.0)
+        return deficit
+
+    def _cheapest(self, r: int, candidates: np.ndarray, deficit: np.ndarray) -> int:
+        values = np.nan_to_num(self.truth[candidates])
+        covers = (values >= deficit - 1e-9).all(axis=1)
+        cost = self.cost[candidates] + self._lookahead(r, candidates)
+        if covers.any():
+            pool = np.flatnonzero(covers)
+        else:  # nothing covers alone: take the cell covering most of the deficit
+            need = deficit > 0
+            share = np.minimum(values[:, need] / deficit[need], 1.0).sum(axis=1)
+            pool = np.flatnonzero(share >= share.max() - 1e-9)
+        best = pool[np.lexsort((candidates[pool], cost[pool]))[0]]
+        return int(candidates[best])
+
+    def _lookahead(self, r: int, candidates: np.ndarray) -> np.ndarray:
+        """For each candidate: the cost of partnering it in the other relations it enters alone."""
+        extra = np.zeros(len(candidates))
+        for i, cell in enumerate(candidates):
+            lo, hi = self.by_cell.indptr[cell], self.by_cell.indptr[cell + 1]
+            for r2 in self.by_cell.indices[lo:hi]:
+                if r2 == r:
+                    continue
+                others, _ = self._members(r2)
+                if self.withheld[others].any():
+                    continue
+                pool = self.eligible(others[others != cell])
+                extra[i] += self.cost[pool].min() if len(pool) else 1e9
+        return extra
+
+    # --- 3. attack and repair ---------------------------------------------------------------
+
+    def attack(self, only: pd.DataFrame | None = None, exact: bool = False) -> pd.DataFrame:
+        """Protected figures not yet proven safe: cell, figure, and inner bounds low, high.
+
+        The true figures are a feasible point, so the LP rounds start from them; no LP is spent
+        proving exposure, since a repair is cheaper than an exact interval.
+        """
+        found = []
+        for i, figure in enumerate(ADDITIVE):
+            targets = np.flatnonzero(self.protect & self.withheld)
+            if only is not None:
+                targets = np.unique(only.loc[only["figure"] == figure, "cell"].to_numpy())
+            if len(targets) == 0:
+                continue
+            rows = self.by_figure[figure][1]
+            prob = audit.problem(
+                self.rel, figure, self.withheld, self.truth[:, i], extra_band=self.band[rows, i]
+            )
+            if only is None and self.locked.any():
+                targets = self._touched(prob, targets)
+            hits = audit.exposures(
+                prob, targets, self.width(figure), point=self.truth[:, i], exact=exact
+            )
+            found.append(hits.assign(figure=figure))
+        if not found:
+            return pd.DataFrame({"cell": [], "low": [], "high": [], "figure": []})
+        return pd.concat(found, ignore_index=True)
+
+    def _touched(self, prob: audit.Problem, targets: np.ndarray) -> np.ndarray:
+        """Targets in blocks holding a new cell or a new relation; frozen blocks were checked
+        when they were released, and nothing in them has changed since."""
+        labels = audit.components(prob)
+        touched = np.zeros(labels.max(initial=-1) + 1, bool)
+        touched[labels[~self.locked[prob.cells]]] = True
+        fresh = self.fresh[prob.relations]
+        coo = prob.matrix.tocoo()
+        touched[labels[coo.col[fresh[coo.row]]]] = True
+        var_of = np.full(len(self.withheld), -1)
+        var_of[prob.cells] = np.arange(len(prob.cells))
+        return targets[touched[labels[var_of[targets]]]]
+
+    def repair(self, open_: pd.DataFrame) -> pd.DataFrame:
+        """Give each open figure a protecting move, withholding what it needs; the failures.
+
+        Every move found is a feasible point, so it also widens the inner bounds of the other
+        open cells it moves: many are proven safe on the way, without an LP of their own.
+        """
+        if open_.empty:
+            return open_
+        cells = open_["cell"].to_numpy(dtype=int)
+        rank = np.array([_GRAIN_RANK.get(g, 3) for g in self.grains[cells]])
+        fig = open_["figure"].map(ADDITIVE.index).to_numpy()
+        order = np.lexsort((cells, rank, fig))
+        low = np.full(self.truth.shape, np.nan)
+        high = np.full(self.truth.shape, np.nan)
+        low[cells, fig] = open_["low"].to_numpy(dtype=float)
+        high[cells, fig] = open_["high"].to_numpy(dtype=float)
+        failed = []
+        for j in order:
+            cell, i = cells[j], fig[j]
+            width = self.width(ADDITIVE[i]) * (1 + 1e-4)
+            if high[cell, i] - low[cell, i] >= width:
+                continue
+            point = self._protect_cell(cell, i, low[cell, i], high[cell, i], width)
+            if point is None:
+                failed.append(j)
+                continue
+            near, values = point
+            np.fmin(low[near, i], values, out=low[near, i], where=~np.isnan(low[near, i]))
+            np.fmax(high[near, i], values, out=high[near, i], where=~np.isnan(high[near, i]))
+        return open_.iloc[failed]
+
+    def _protect_cell(self, cell: int, i: int, low: float, high: float, width: float):
+        """A move proving the cell's interval wide enough, its published cells now withheld.
+
+        `low`/`high` are values the cell takes in feasible points already found, so a feasible
+        move from the true figures reaching `low + width` (or `high - width`) proves the width.
+        Returns the moved point (cells, values), or None when no move exists.
+        """
+        value = self.truth[cell, i]
+        if np.isnan(value):
+            return None
+        for sign, amount in ((+1, low + width - value), (-1, value - (high - width))):
+            if sign < 0 and amount > value:
+                continue
+            for wide in (False, True):
+                move = self._move(cell, i, sign, max(amount, 0.0), wide)
+                if move is not None:
+                    near, delta = move
+                    moved = np.abs(delta) > 1e-7 * max(amount, 1.0)
+                    self.withheld[near[moved]] = True
+                    return near, np.nan_to_num(self.truth[near, i]) + delta
+        return None
+
+    def _neighbourhood(self, cell: int, wide: bool) -> np.ndarray:
+        """Cells of the same breakdown and the site total over the periods around `cell`."""
+        first, last = self.start[cell], self.end[cell]
+        if self.grains[cell] == "day":
+            first = first - (pd.Timestamp.fromordinal(int(first)).weekday())
+            last = first + 6
+        if wide:
+            first, last = first - 31, last + 31
+        own = self.names[cell]
+        overview = self.groups.get(OVERVIEW, np.array([], int))
+        pool = np.concatenate([self.groups[own], overview]) if own != OVERVIEW else overview
+        near = pool[(self.start[pool] <= last) & (self.end[pool] >= first)]
+        if own == OVERVIEW or self.withheld[np.intersect1d(near, overview)].any():
+            everything = np.arange(len(self.names))
+            near = everything[(self.start <= last) & (self.end >= first)]
+        return np.sort(near)
+
+    def _move(self, cell, i, sign, amount, wide) -> tuple[np.ndarray, np.ndarray] | None:
+        """The cheapest balanced move of `cell` by sign*amount: (cells, change), or None.
+
+        Variables are the ups and downs of every cell nearby; equalities stay balanced,
+        inequalities stay satisfied, no cell goes below 0, frozen published cells stay put,
+        and moving a published cell costs its sessions (moving a withheld one almost nothing).
+        """
+        near = self._neighbourhood(cell, wide)
+        by_col, rel_rows = self.by_figure[ADDITIVE[i]]
+        cols = by_col[:, near]
+        rows = np.unique(cols.indices)
+        block = sp.csr_array(cols[rows])
+        slack_low, slack_high = self._slack(rel_rows[rows], i)
+        n, m = len(near), len(rows)
+        truth = self.truth[near, i]
+        fixed = self.locked[near] & ~self.withheld[near]
+        up_cap = np.where(fixed, 0.0, np.inf)
+        down_cap = np.where(fixed | np.isnan(truth), 0.0, np.nan_to_num(truth))
+        weight = np.where(self.withheld[near], _EPSILON, self.cost[near] / max(amount, 1e-9))
+        me = int(np.searchsorted(near, cell))
+        up_cap[me], down_cap[me] = (amount, 0.0) if sign > 0 else (0.0, amount)
+        low = np.zeros(2 * n)
+        low[me if sign > 0 else n + me] = amount
+        res = linprog(
+            np.concatenate([weight, weight, np.zeros(m)]),
+            A_eq=sp.hstack([block, -block, -sp.eye_array(m)], format="csr"),
+            b_eq=np.zeros(m),
+            bounds=np.column_stack(
+                [np.concatenate([low, slack_low]), np.concatenate([up_cap, down_cap, slack_high])]
+            ),
+            method="highs",
+        )
+        if res.status != 0:
+            return None
+        return near, res.x[:n] - res.x[n : 2 * n]
+
+    def _slack(self, rows: np.ndarray, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """How far each relation's sum may move from the true figures' sum (0 for equalities)."""
+        sums = self.sums[rows, i]
+        band = self.band[rows, i]
+        low = np.where(self.rel.equality[rows], 0.0, self.rel.low[rows] - sums - band)
+        high = np.where(self.rel.equality[rows], 0.0, self.rel.high[rows] - sums + band)
+        return np.minimum(low, 0.0), np.maximum(high, 0.0)

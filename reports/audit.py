@@ -1,0 +1,462 @@
+"""The attacker check: can anything published pin down a withheld cell?
+
+The attacker knows every published figure, the relations that hold between figures
+(`reports.relations`) and that every cell is at least 0. For every cell to protect (status
+PRIMARY: fewer than k users, or a residual of rows GA4 did not return) and every additive
+figure, the attacker's feasible interval `[low, high]` is the min and max of that figure over
+all solutions of the published relations. The cell is **exposed** when the interval is
+narrower than the figure's required width (`required_width`), or, for counts, lies inside
+[1, k-1] (implied by the width rule, reported for clarity).
+
+Required width. Counts (sessions, views, engaged sessions): k, since one visitor brings at least
+one session; an interval narrower than k would tell a small group's size to within fewer than k
+visitors. Seconds (engagement and session seconds): k x 10 s. Seconds reveal no head count, so
+the risk is pinning a small group's time; 10 s is the least time GA4 itself counts as engagement
+(its engaged-session threshold), so the attacker must stay unsure by at least k visitors' worth
+of it. This catches exact and near-exact derivation (the real danger: subtraction) without
+making bounce-heavy cells, whose true seconds are near zero, unprotectable.
+
+The method, cheapest first:
+1. Figures are independent (each has its own relations), so each is a separate problem; its
+   unknowns are the withheld cells, and published cells are constants on the right-hand side.
+   Withheld cells interact only through relations holding two or more of them: the connected
+   components of that graph are independent blocks.
+2. Interval propagation gives valid outer bounds in linear time: a cell whose outer interval is
+   already too narrow is exposed, without an LP.
+3. Feasible points give inner bounds: the hull of any solutions found lies inside the interval.
+   A few batched LPs per block (push every undecided cell down to, or up to, the level that
+   would make it safe, capped so one cell does not take a relation's whole mass) decide most
+   cells at once.
+4. Cells still undecided get their own LPs (max, then min): the exact interval.
+LPs are solved with SciPy's HiGHS (`linprog(method="highs")`). Relations are bounds on sums
+(equalities, or inequalities where GA4 folded rows into `(other)`), widened by a tiny band for
+the rounding of GA4's averages, and enter the LP as bounded slack variables.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.optimize import linprog
+from scipy.sparse.csgraph import connected_components
+
+from connectors.catalog import ADDITIVE
+from reports import relations
+from reports.status import PRIMARY, WITHHELD
+
+COUNTS = ("sessions", "views", "engaged_sessions")
+SECONDS_PER_VISITOR = 10.0  # GA4's engaged-session threshold: the unit for seconds figures
+# The required width of each figure's interval, in units of k (see the module docstring).
+WIDTH_UNITS: dict[str, float] = {
+    **dict.fromkeys(COUNTS, 1.0),
+    "engagement_seconds": SECONDS_PER_VISITOR,
+    "session_seconds": SECONDS_PER_VISITOR,
+}
+# Relations hold exactly for counts (integers); seconds are GA4 averages times sessions,
+# rounded to thousandths, so their relations hold up to 0.01 plus half a thousandth per term.
+BAND = {"seconds": (0.01, 0.0005), "counts": (1e-6, 0.0)}
+_ROUNDS = 200  # batched LP rounds (until they stall) before one LP per cell
+_PROPAGATION_PASSES = 40
+_REPAIR_SECONDS = 0.005  # about what a repair LP costs, per cell left open (suppress mode)
+
+
+def required_width(figure: str, k: int) -> float:
+    """How wide the attacker's interval on `figure` must stay for a cell to be safe."""
+    return k * WIDTH_UNITS[figure]
+
+
+@dataclass
+class AuditResult:
+    """The outcome of an attack on a release: `ok` only when no protected cell is exposed."""
+
+    ok: bool
+    exposed: pd.DataFrame  # breakdown, grain, period, category, figure, low, high
+    counts: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        c = self.counts
+        verdict = "OK" if self.ok else "EXPOSED"
+        return (
+            f"{verdict}: {c.get('exposed', 0)} exposed figures of {c.get('sensitive', 0)} "
+            f"protected cells ({c.get('withheld', 0)} withheld of {c.get('cells', 0)}); "
+            f"{c.get('lps', 0)} LPs in {self.seconds:.2f} s"
+        )
+
+
+@dataclass
+class Problem:
+    """One figure's attacker problem: low <= matrix @ x <= high, x >= 0, over withheld cells."""
+
+    figure: str
+    matrix: sp.csr_array  # relations x variables
+    low: np.ndarray
+    high: np.ndarray
+    cells: np.ndarray  # cell id of each variable
+    relations: np.ndarray  # row in `Relations.matrix` of each relation
+
+
+@dataclass
+class Stats:
+    lps: int = 0
+    components: int = 0
+
+
+def audit(
+    release_cells: pd.DataFrame, k: int, sensitive: tuple[str, ...] = (PRIMARY,)
+) -> AuditResult:
+    """Attack a release (withheld figures NaN): the interval of every protected cell's figures.
+
+    Only published figures and statuses are used; cells whose status is in `sensitive` are the
+    ones to protect (PRIMARY covers cells under k users and residual cells).
+    """
+    started = time.perf_counter()
+    cells = release_cells.reset_index(drop=True)
+    rel = relations.build(cells)
+    withheld = cells["status"].isin(WITHHELD).to_numpy()
+    targets = np.flatnonzero(cells["status"].isin(sensitive).to_numpy() & withheld)
+    stats = Stats()
+    found = []
+    for figure in ADDITIVE:
+        values = cells[figure].to_numpy(dtype=float)
+        prob = problem(rel, figure, withheld, values)
+        hits = exposures(prob, targets, required_width(figure, k), stats=stats)
+        found.append(hits.assign(figure=figure))
+    exposed = _describe(cells, pd.concat(found, ignore_index=True))
+    counts = {
+        "cells": len(cells),
+        "withheld": int(withheld.sum()),
+        "sensitive": len(targets),
+        "exposed": len(exposed),
+        "exposed_cells": int(
+            exposed[["breakdown", "grain", "period", "category"]].drop_duplicates().shape[0]
+        ),
+        "lps": stats.lps,
+        "components": stats.components,
+    }
+    return AuditResult(
+        ok=exposed.empty, exposed=exposed, counts=counts, seconds=time.perf_counter() - started
+    )
+
+
+def _describe(cells: pd.DataFrame, hits: pd.DataFrame) -> pd.DataFrame:
+    keys = cells.loc[hits["cell"].to_numpy(), ["breakdown", "grain", "period", "category"]]
+    described = keys.reset_index(drop=True).assign(
+        figure=hits["figure"].to_numpy(), low=hits["low"].to_numpy(), high=hits["high"].to_numpy()
+    )
+    return described.sort_values(
+        ["breakdown", "grain", "period", "category", "figure"], ignore_index=True
+    )
+
+
+def problem(
+    rel: relations.Relations,
+    figure: str,
+    withheld: np.ndarray,
+    values: np.ndarray,
+    extra_band: np.ndarray | None = None,
+) -> Problem:
+    """The attacker's system for one figure: published cells moved to the bounds.
+
+    `extra_band` (per relation of this figure) widens relations known not to hold exactly.
+    """
+    rows = rel.rows_for_figure(figure)
+    matrix = rel.matrix[rows]
+    published = np.where(withheld, 0.0, np.nan_to_num(values))
+    rhs = -(matrix @ published)
+    base, per_term = BAND["counts" if figure in COUNTS else "seconds"]
+    band = base + per_term * np.diff(matrix.indptr)
+    if extra_band is not None:
+        band = band + extra_band
+    unknown = matrix[:, withheld]
+    keep = np.diff(unknown.indptr) > 0  # relations with no withheld cell reveal nothing new
+    return Problem(
+        figure=figure,
+        matrix=sp.csr_array(unknown[keep]),
+        low=(rel.low[rows] + rhs - band)[keep],
+        high=(rel.high[rows] + rhs + band)[keep],
+        cells=np.flatnonzero(withheld),
+        relations=rows[keep],
+    )
+
+
+def exposures(
+    prob: Problem,
+    target_cells: np.ndarray,
+    width: float,
+    point: np.ndarray | None = None,
+    stats: Stats | None = None,
+    exact: bool = True,
+) -> pd.DataFrame:
+    """Targets (cell ids) whose feasible interval may be narrower than `width`: cell, low, high.
+
+    With `exact`, only targets proven exposed, with their interval (exact from LPs, or outer
+    bounds when propagation alone proves it). Without, every target not proven safe, with the
+    inner bounds found (the hull of feasible points seen): what a repair step needs.
+    `point` (one value per cell id, feasible for the problem) seeds the inner bounds.
+    """
+    stats = stats if stats is not None else Stats()
+    var_of = np.full(int(max(prob.cells.max(initial=-1), target_cells.max(initial=-1))) + 1, -1)
+    var_of[prob.cells] = np.arange(len(prob.cells))
+    targets = var_of[target_cells]
+    targets = targets[targets >= 0]
+    in_relation = np.zeros(len(prob.cells), bool)
+    in_relation[prob.matrix.indices] = True
+    targets = targets[in_relation[targets]]  # in no relation: unbounded, hence safe
+    rows: list[tuple[int, float, float]] = []
+    if len(targets):
+        start = None if point is None else point[prob.cells]
+        for var, lo, hi in _solve_components(prob, targets, width, start, stats, exact):
+            rows.append((prob.cells[var], lo, hi))
+    return pd.DataFrame(rows, columns=["cell", "low", "high"]).astype(
+        {"cell": int, "low": float, "high": float}
+    )
+
+
+def propagate(prob: Problem) -> tuple[np.ndarray, np.ndarray]:
+    """Outer bounds of every variable by interval propagation over the relations."""
+    coo = prob.matrix.tocoo()
+    rel, var, a = coo.row, coo.col, coo.data
+    n, m = prob.matrix.shape[1], prob.matrix.shape[0]
+    low = np.zeros(n)
+    high = np.full(n, np.inf)
+    for _ in range(_PROPAGATION_PASSES):
+        lo_t = np.where(a > 0, a * low[var], a * high[var])  # min of each term (may be -inf)
+        hi_t = np.where(a > 0, a * high[var], a * low[var])  # max of each term (may be +inf)
+        lo_sum, lo_inf = _finite_sums(lo_t, rel, m)
+        hi_sum, hi_inf = _finite_sums(hi_t, rel, m)
+        own_lo_inf = ~np.isfinite(lo_t)
+        own_hi_inf = ~np.isfinite(hi_t)
+        others_lo = np.where(
+            lo_inf[rel] - own_lo_inf > 0, -np.inf, lo_sum[rel] - np.where(own_lo_inf, 0, lo_t)
+        )
+        others_hi = np.where(
+            hi_inf[rel] - own_hi_inf > 0, np.inf, hi_sum[rel] - np.where(own_hi_inf, 0, hi_t)
+        )
+        term_hi = prob.high[rel] - others_lo  # bounds on a * x
+        term_lo = prob.low[rel] - others_hi
+        new_hi = np.where(a > 0, term_hi / a, term_lo / a)
+        new_lo = np.where(a > 0, term_lo / a, term_hi / a)
+        cand_hi = high.copy()
+        np.minimum.at(cand_hi, var, new_hi)
+        cand_lo = low.copy()
+        np.maximum.at(cand_lo, var, new_lo)
+        cand_lo = np.maximum(cand_lo, 0.0)
+        both = np.isfinite(cand_hi) & np.isfinite(high)
+        moved = np.abs(cand_hi[both] - high[both]).max(initial=0.0)
+        moved = max(moved, np.abs(cand_lo - low).max(initial=0.0))
+        changed = (np.isfinite(cand_hi) != np.isfinite(high)).any()
+        low, high = cand_lo, cand_hi
+        if not changed and moved < 1e-6:
+            break
+    return low, high
+
+
+def _finite_sums(terms: np.ndarray, rel: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+    finite = np.isfinite(terms)
+    sums = np.bincount(rel[finite], weights=terms[finite], minlength=m)
+    infinite = np.bincount(rel[~finite], minlength=m)
+    return sums, infinite
+
+
+def feasible_point(prob: Problem, known: np.ndarray, lift: float = 0.0) -> np.ndarray:
+    """A solution of the problem that keeps the variables whose `known` value is not NaN.
+
+    `known` has one value per variable. Unknown variables (withheld in an earlier release, so
+    their figures are gone) get feasible values, each pushed up towards `lift` where the
+    relations allow it (a point away from the zero corner leaves room to move both ways), and
+    0 if in no relation. One LP covers every block holding an unknown; NaN where none solves.
+    """
+    point = known.copy()
+    unknown = np.isnan(known)
+    in_relation = np.zeros(len(known), bool)
+    in_relation[prob.matrix.indices] = True
+    point[unknown & ~in_relation] = 0.0
+    if not (unknown & in_relation).any():
+        return point
+    labels = components(prob)
+    blocks = np.unique(labels[unknown & in_relation])
+    vars_ = np.flatnonzero(np.isin(labels, blocks))
+    coo = prob.matrix.tocoo()
+    rels = np.unique(coo.row[np.isin(labels[coo.col], blocks)])
+    block = _Block(prob, vars_, rels, Stats())
+    fixed = known[vars_]
+    pinned = ~np.isnan(fixed)
+    block.bounds[: block.n][pinned] = np.column_stack([fixed[pinned], fixed[pinned]])
+    free = np.flatnonzero(~pinned)
+    x = block._capped(free, np.zeros(block.n), np.zeros(block.n), lift, up=True)
+    if x is not None:
+        point[vars_] = x
+    return point
+
+
+def _spread(keys: np.ndarray) -> np.ndarray:
+    """Deterministic pseudo-random numbers in [0, 1) from integer keys (a multiplicative hash)."""
+    mixed = (keys.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)
+    return mixed.astype(float) / float(1 << 24)
+
+
+def components(prob: Problem) -> np.ndarray:
+    """Component label of every variable: linked through relations holding two or more."""
+    m, n = prob.matrix.shape
+    pattern = sp.csr_array(
+        (np.ones(prob.matrix.nnz), prob.matrix.indices, prob.matrix.indptr), shape=(m, n)
+    )
+    graph = sp.block_array([[None, pattern], [pattern.T, None]], format="csr")
+    _, labels = connected_components(graph, directed=False)
+    return labels[m:]
+
+
+def _solve_components(prob, targets, width, start, stats, exact):
+    """Targets not proven safe, one block at a time: (var, low, high)."""
+    labels = components(prob)
+    rel_label = np.full(prob.matrix.shape[0], -1)
+    coo = prob.matrix.tocoo()
+    rel_label[coo.row] = labels[coo.col]
+    low, high = propagate(prob)
+    for label in np.unique(labels[targets]):
+        stats.components += 1
+        vars_ = np.flatnonzero(labels == label)
+        rels = np.flatnonzero(rel_label == label)
+        mine = targets[labels[targets] == label]
+        narrow = high[mine] - low[mine] < width
+        if len(rels) == 1:  # one relation: propagation is exact
+            yield from ((t, low[t], high[t]) for t in mine[narrow])
+            continue
+        if exact:  # proven exposed by propagation: no LP needed
+            yield from ((t, low[t], high[t]) for t in mine[narrow])
+            mine = mine[~narrow]
+            if len(mine) == 0:
+                continue
+        block = _Block(prob, vars_, rels, stats)
+        local = np.searchsorted(vars_, mine)
+        seed = None if start is None else start[vars_]
+        for var, lo, hi in block.exposed(local, width, seed, exact):
+            yield vars_[var], lo, hi
+
+
+class _Block:
+    """One connected component's LP: variables x >= 0 and s = A x with low <= s <= high."""
+
+    def __init__(self, prob: Problem, vars_: np.ndarray, rels: np.ndarray, stats: Stats):
+        self.a = sp.csr_array(prob.matrix[rels][:, vars_])
+        self.n, self.m = len(vars_), len(rels)
+        self.stats = stats
+        self.round = 0
+        self.a_eq = sp.hstack([self.a, -sp.eye_array(self.m)], format="csr")
+        self.bounds = np.vstack(
+            [
+                np.column_stack([np.zeros(self.n), np.full(self.n, np.inf)]),
+                np.column_stack([prob.low[rels], prob.high[rels]]),
+            ]
+        )
+
+    def exposed(self, targets: np.ndarray, width: float, seed: np.ndarray | None, exact: bool):
+        lo_in = np.full(self.n, np.inf)
+        hi_in = np.full(self.n, -np.inf)
+        if seed is not None and np.isfinite(seed).all():
+            lo_in, hi_in = seed.copy(), seed.copy()
+        else:
+            x = self._solve(np.zeros(self.n))
+            if x is None:
+                yield from ((t, np.nan, np.nan) for t in targets)
+                return
+            lo_in, hi_in = x.copy(), x.copy()
+        open_ = targets[hi_in[targets] - lo_in[targets] < width]
+        up, idle = False, 0
+        for _ in range(_ROUNDS):
+            if len(open_) == 0 or idle == 2:
+                break
+            started = time.perf_counter()
+            x = self._capped(open_, lo_in, hi_in, width, up=up)
+            if x is not None:
+                lo_in, hi_in = np.minimum(lo_in, x), np.maximum(hi_in, x)
+            still = open_[hi_in[open_] - lo_in[open_] < width]
+            # A round is worth it while it decides cells faster than what follows would: one
+            # LP per cell on the whole block (exact) or a small repair LP (~5 ms).
+            spent = time.perf_counter() - started
+            per_cell = 2 * spent if exact else _REPAIR_SECONDS
+            stalled = (len(open_) - len(still)) * per_cell < spent
+            idle = idle + 1 if stalled else 0
+            up = not up if (idle or not up) else up  # push up; go down once when that stalls
+            open_ = still
+        if not exact:
+            yield from ((t, lo_in[t], hi_in[t]) for t in open_)
+            return
+        for t in open_:
+            if hi_in[t] - lo_in[t] >= width:
+                continue
+            yield from self._exact(t, lo_in, hi_in, width)
+
+    def _exact(self, t: int, lo_in: np.ndarray, hi_in: np.ndarray, width: float):
+        cost = np.zeros(self.n)
+        cost[t] = -1.0
+        top = self._solve(cost)
+        if top is None:
+            high = np.inf
+        else:
+            high = top[t]
+            np.minimum(lo_in, top, out=lo_in)
+            np.maximum(hi_in, top, out=hi_in)
+        if high - lo_in[t] >= width:
+            return
+        cost[t] = 1.0
+        bottom = self._solve(cost)
+        low = lo_in[t] if bottom is None else min(bottom[t], lo_in[t])
+        if bottom is not None:
+            np.minimum(lo_in, bottom, out=lo_in)
+            np.maximum(hi_in, bottom, out=hi_in)
+        if high - low < width:
+            yield t, max(low, 0.0), high
+
+    def _capped(self, open_, lo_in, hi_in, width, up: bool):
+        """One LP moving every open target towards the level that would make it safe."""
+        k = len(open_)
+        if up:  # maximise sum(t), t_s <= x_s, t_s <= low_s + width
+            cap = lo_in[open_] + width
+            row = np.concatenate([np.arange(k), np.arange(k)])
+            col = np.concatenate([self.n + self.m + np.arange(k), open_])
+            val = np.concatenate([np.ones(k), -np.ones(k)])
+            extra_bounds = np.column_stack([np.zeros(k), cap])
+            b_ub = np.zeros(k)
+            sign = -1.0
+        else:  # minimise sum(u), u_s >= x_s - floor_s
+            floor = np.maximum(hi_in[open_] - width, 0.0)
+            row = np.concatenate([np.arange(k), np.arange(k)])
+            col = np.concatenate([open_, self.n + self.m + np.arange(k)])
+            val = np.concatenate([np.ones(k), -np.ones(k)])
+            extra_bounds = np.column_stack([np.zeros(k), np.full(k, np.inf)])
+            b_ub = floor
+            sign = 1.0
+        total = self.n + self.m + k
+        a_ub = sp.csr_array((val, (row, col)), shape=(k, total))
+        a_eq = sp.hstack([self.a_eq, sp.csr_array((self.m, k))], format="csr")
+        cost = np.zeros(total)
+        # Distinct weights: the LP fills targets one after another instead of spreading mass
+        # over competing ones (which would leave all of them short of their level).
+        self.round += 1
+        cost[self.n + self.m :] = sign * (1.0 + _spread(open_ + 7919 * self.round))
+        res = self._linprog(cost, a_ub, b_ub, a_eq, np.vstack([self.bounds, extra_bounds]))
+        return None if res is None else res[: self.n]
+
+    def _solve(self, cost: np.ndarray) -> np.ndarray | None:
+        full = np.concatenate([cost, np.zeros(self.m)])
+        res = self._linprog(full, None, None, self.a_eq, self.bounds)
+        return None if res is None else res[: self.n]
+
+    def _linprog(self, cost, a_ub, b_ub, a_eq, bounds):
+        self.stats.lps += 1
+        res = linprog(
+            cost,
+            A_ub=a_ub,
+            b_ub=b_ub,
+            A_eq=a_eq,
+            b_eq=np.zeros(self.m),
+            bounds=bounds,
+            method="highs",
+        )
+        return res.x if res.status == 0 else None
