@@ -22,7 +22,7 @@ from connectors.catalog import BREAKDOWNS, Breakdown
 from kanon.settings import Settings
 from reports import protect
 from reports.cells import cells_from_result, empty_cells, request_for
-from reports.grid import Window, period_end
+from reports.grid import Window, next_period, period_end
 from store.db import Store, now, purge_before, read_table, replace_release, upsert
 
 log = logging.getLogger(__name__)
@@ -260,8 +260,6 @@ def _usage(connector: Connector) -> dict[str, int | None]:
 
 
 def _contiguous_runs(periods: list[date], grain: str) -> list[list[date]]:
-    from reports.grid import next_period
-
     runs: list[list[date]] = []
     for period in sorted(periods):
         if runs and next_period(runs[-1][-1], grain) == period:

@@ -29,6 +29,17 @@ RATIOS = {
     "engagement_per_session": ("engagement_seconds", "sessions", 1.0, 1),
 }
 
+# The figures of a KPI card row, a trend picker and a breakdown table, in that order.
+HEADLINE_FIGURES = (
+    "users",
+    "sessions",
+    "views",
+    "views_per_session",
+    "avg_session_duration",
+    "engagement_rate",
+    "bounce_rate",
+)
+
 LABELS = {
     "users": "Visitors",
     "sessions": "Visits",
@@ -126,17 +137,8 @@ def kpis(release: Release, selection: Selection) -> list[Kpi]:
     """Site-wide cards for the selection, each against the same number of periods before."""
     now = _site_totals(release, selection.grain, selection.periods)
     before = _site_totals(release, selection.grain, selection.previous)
-    names = [
-        "users",
-        "sessions",
-        "views",
-        "views_per_session",
-        "avg_session_duration",
-        "engagement_rate",
-        "bounce_rate",
-    ]
     cards = []
-    for name in names:
+    for name in HEADLINE_FIGURES:
         label = LABELS[name]
         if name == "users":
             label = f"Visitors per {selection.grain} (average)"

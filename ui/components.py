@@ -21,7 +21,7 @@ from kanon.settings import Settings
 from reports import charts
 from reports.grid import Selection
 from reports.protect import Release
-from reports.views import LABELS, Kpi
+from reports.views import HEADLINE_FIGURES, LABELS, Kpi
 from ui import data, downloads, format
 
 if TYPE_CHECKING:
@@ -47,15 +47,7 @@ CATEGORY_TITLES = {
     "operating_systems": "Operating system",
     "countries": "Country",
 }
-TABLE_FIGURES = (
-    "users",
-    "sessions",
-    "views",
-    "views_per_session",
-    "avg_session_duration",
-    "engagement_rate",
-    "bounce_rate",
-)
+TABLE_FIGURES = HEADLINE_FIGURES
 ENGAGEMENT_FIGURES = (
     "views",
     "engagement_per_session",

@@ -3,18 +3,10 @@
 import streamlit as st
 
 from reports import charts
-from reports.views import LABELS
+from reports.views import HEADLINE_FIGURES, LABELS
 from ui import components, data, downloads, page
 
-TREND_METRICS = [
-    "users",
-    "sessions",
-    "views",
-    "views_per_session",
-    "avg_session_duration",
-    "engagement_rate",
-    "bounce_rate",
-]
+TREND_METRICS = list(HEADLINE_FIGURES)
 
 view = page.start("Overview", "overview")
 components.kpi_cards(data.kpis(view.query), view.selection.grain, view.release.k)
