@@ -1,36 +1,50 @@
 """The attacker check: can anything published pin down a withheld cell?
 
-The attacker knows every published figure, the relations that hold between figures
-(`reports.relations`) and that every cell is at least 0. For every cell to protect (status
-PRIMARY: fewer than k users, or a residual of rows GA4 did not return) and every additive
-figure, the attacker's feasible interval `[low, high]` is the min and max of that figure over
-all solutions of the published relations. The cell is **exposed** when the interval is
-narrower than the figure's required width (`required_width`), or, for counts, lies inside
-[1, k-1] (implied by the width rule, reported for clarity).
+`audit(release_cells, k) -> AuditResult` attacks a release as stored: withheld figures blank,
+statuses present. It needs no true figure. `AuditResult.ok` is False when any protected figure
+is exposed; `exposed` lists them (breakdown, grain, period, category, figure, low, high).
 
-Required width. Counts (sessions, views, engaged sessions): k, since one visitor brings at least
-one session; an interval narrower than k would tell a small group's size to within fewer than k
-visitors. Seconds (engagement and session seconds): k x 10 s. Seconds reveal no head count, so
-the risk is pinning a small group's time; 10 s is the least time GA4 itself counts as engagement
-(its engaged-session threshold), so the attacker must stay unsure by at least k visitors' worth
-of it. This catches exact and near-exact derivation (the real danger: subtraction) without
-making bounce-heavy cells, whose true seconds are near zero, unprotectable.
+The attacker knows every published figure, the relations that hold between figures
+(`reports.relations`) and that every cell is at least 0. For every protected cell (status
+PRIMARY: fewer than k users, or a residual of rows GA4 did not return) and every additive
+figure, the attacker's interval `[low, high]` is the min and max of that figure over all
+solutions of the published relations. The figure is **exposed** when the interval is narrower
+than `required_width(figure, k)`; for counts that also covers an interval inside [1, k-1]
+(whose width is at most k-2).
+
+Required width (`WIDTH_UNITS`, in units of k). Counts (sessions, views, engaged sessions): k.
+A visitor brings at least one session, so an interval narrower than k tells a small group's
+size, or how many of it engaged, to within fewer than k visitors. Engaged sessions are held to
+the same rule: pinning them says how a handful of visitors behaved (e.g. that all of them
+bounced). It is the costly one: on a small site it roughly doubles the sessions withheld
+beyond primary suppression (see benchmarks/bench_protect.py). Seconds (engagement and session
+seconds): k x 10 s. Seconds reveal no head count, so the risk is pinning a small group's time;
+10 s is the least time GA4 itself counts as engagement (its engaged-session threshold), so the
+attacker must stay unsure by at least k visitors' worth of it. That rules out exact and
+near-exact derivation (the real danger: subtraction) without making bounce-heavy cells, whose
+true seconds are near zero, unprotectable.
+
+Not modelled: links between figures of one cell (engaged sessions <= sessions) and knowledge
+from outside the release. GA4 `(other)` rows are withheld but not audited as sensitive: the
+release no longer says how many users they had (`sensitive=` widens the check).
 
 The method, cheapest first:
 1. Figures are independent (each has its own relations), so each is a separate problem; its
-   unknowns are the withheld cells, and published cells are constants on the right-hand side.
+   unknowns are the withheld cells, and published cells are constants in the bounds.
    Withheld cells interact only through relations holding two or more of them: the connected
    components of that graph are independent blocks.
 2. Interval propagation gives valid outer bounds in linear time: a cell whose outer interval is
-   already too narrow is exposed, without an LP.
+   already too narrow is exposed without an LP (and in a one-relation block it is exact).
 3. Feasible points give inner bounds: the hull of any solutions found lies inside the interval.
-   A few batched LPs per block (push every undecided cell down to, or up to, the level that
-   would make it safe, capped so one cell does not take a relation's whole mass) decide most
-   cells at once.
+   Batched LP rounds per block push every undecided cell up (or down) to the level that would
+   make it safe, capped, and with distinct weights so cells competing for one relation's mass
+   are served in turn rather than all left short; they run while they decide cells faster than
+   the next step would.
 4. Cells still undecided get their own LPs (max, then min): the exact interval.
 LPs are solved with SciPy's HiGHS (`linprog(method="highs")`). Relations are bounds on sums
 (equalities, or inequalities where GA4 folded rows into `(other)`), widened by a tiny band for
-the rounding of GA4's averages, and enter the LP as bounded slack variables.
+the rounding of GA4's averages, and enter the LP as bounded slack variables. `exposures` in its
+inexact mode, seeded with the true figures, is what `reports.suppress` builds on.
 """
 
 from __future__ import annotations
@@ -62,6 +76,7 @@ BAND = {"seconds": (0.01, 0.0005), "counts": (1e-6, 0.0)}
 _ROUNDS = 200  # batched LP rounds (until they stall) before one LP per cell
 _PROPAGATION_PASSES = 40
 _REPAIR_SECONDS = 0.005  # about what a repair LP costs, per cell left open (suppress mode)
+_UNBOUNDED = object()  # an LP whose objective has no bound: the interval is infinite
 
 
 def required_width(figure: str, k: int) -> float:
@@ -86,6 +101,18 @@ class AuditResult:
             f"protected cells ({c.get('withheld', 0)} withheld of {c.get('cells', 0)}); "
             f"{c.get('lps', 0)} LPs in {self.seconds:.2f} s"
         )
+
+    def lines(self, limit: int = 50) -> list[str]:
+        """The summary, then one line per exposed figure (the first `limit`), for a terminal."""
+        out = [self.summary()]
+        for row in self.exposed.head(limit).itertuples(index=False):
+            out.append(
+                f"  {row.breakdown} / {row.grain} {row.period} / {row.category}: {row.figure} "
+                f"lies in [{row.low:,.1f}, {row.high:,.1f}]"
+            )
+        if len(self.exposed) > limit:
+            out.append(f"  ... and {len(self.exposed) - limit} more")
+        return out
 
 
 @dataclass
@@ -267,9 +294,9 @@ def feasible_point(prob: Problem, known: np.ndarray, lift: float = 0.0) -> np.nd
     """A solution of the problem that keeps the variables whose `known` value is not NaN.
 
     `known` has one value per variable. Unknown variables (withheld in an earlier release, so
-    their figures are gone) get feasible values, each pushed up towards `lift` where the
-    relations allow it (a point away from the zero corner leaves room to move both ways), and
-    0 if in no relation. One LP covers every block holding an unknown; NaN where none solves.
+    their figures are gone) get feasible values, 0 if in no relation. In blocks of several
+    relations each is pushed up towards `lift` where the relations allow it: a point away from
+    the zero corner leaves room to move both ways. NaN stays where nothing solves.
     """
     point = known.copy()
     unknown = np.isnan(known)
@@ -279,18 +306,23 @@ def feasible_point(prob: Problem, known: np.ndarray, lift: float = 0.0) -> np.nd
     if not (unknown & in_relation).any():
         return point
     labels = components(prob)
-    blocks = np.unique(labels[unknown & in_relation])
-    vars_ = np.flatnonzero(np.isin(labels, blocks))
     coo = prob.matrix.tocoo()
-    rels = np.unique(coo.row[np.isin(labels[coo.col], blocks)])
-    block = _Block(prob, vars_, rels, Stats())
-    fixed = known[vars_]
-    pinned = ~np.isnan(fixed)
-    block.bounds[: block.n][pinned] = np.column_stack([fixed[pinned], fixed[pinned]])
-    free = np.flatnonzero(~pinned)
-    x = block._capped(free, np.zeros(block.n), np.zeros(block.n), lift, up=True)
-    if x is not None:
-        point[vars_] = x
+    rel_label = np.full(prob.matrix.shape[0], -1)
+    rel_label[coo.row] = labels[coo.col]
+    blocks = np.unique(labels[unknown & in_relation])
+    several = np.bincount(rel_label, minlength=labels.max() + 1)[blocks] > 1
+    for chosen, height in ((blocks[several], lift), (blocks[~several], 0.0)):
+        vars_ = np.flatnonzero(np.isin(labels, chosen))
+        if len(vars_) == 0:
+            continue
+        block = _Block(prob, vars_, np.flatnonzero(np.isin(rel_label, chosen)), Stats())
+        fixed = known[vars_]
+        pinned = ~np.isnan(fixed)
+        block.bounds[: block.n][pinned] = np.column_stack([fixed[pinned], fixed[pinned]])
+        free = np.flatnonzero(~pinned)
+        x = block._capped(free, np.zeros(block.n), np.zeros(block.n), height, up=True)
+        if x is not None:
+            point[vars_] = x
     return point
 
 
@@ -362,7 +394,7 @@ class _Block:
             lo_in, hi_in = seed.copy(), seed.copy()
         else:
             x = self._solve(np.zeros(self.n))
-            if x is None:
+            if x is None or x is _UNBOUNDED:  # the published figures contradict each other
                 yield from ((t, np.nan, np.nan) for t in targets)
                 return
             lo_in, hi_in = x.copy(), x.copy()
@@ -393,25 +425,26 @@ class _Block:
             yield from self._exact(t, lo_in, hi_in, width)
 
     def _exact(self, t: int, lo_in: np.ndarray, hi_in: np.ndarray, width: float):
+        """The exact interval of target t, if narrower than `width`: (t, low, high)."""
         cost = np.zeros(self.n)
         cost[t] = -1.0
         top = self._solve(cost)
-        if top is None:
-            high = np.inf
-        else:
-            high = top[t]
-            np.minimum(lo_in, top, out=lo_in)
-            np.maximum(hi_in, top, out=hi_in)
-        if high - lo_in[t] >= width:
+        if top is _UNBOUNDED:
+            return
+        if top is None:  # the solver gave up: not proven safe
+            yield t, np.nan, np.nan
+            return
+        np.minimum(lo_in, top, out=lo_in)
+        np.maximum(hi_in, top, out=hi_in)
+        if hi_in[t] - lo_in[t] >= width:
             return
         cost[t] = 1.0
         bottom = self._solve(cost)
-        low = lo_in[t] if bottom is None else min(bottom[t], lo_in[t])
-        if bottom is not None:
-            np.minimum(lo_in, bottom, out=lo_in)
-            np.maximum(hi_in, bottom, out=hi_in)
-        if high - low < width:
-            yield t, max(low, 0.0), high
+        if bottom is None or bottom is _UNBOUNDED:
+            yield t, np.nan, np.nan
+            return
+        if top[t] - bottom[t] < width:
+            yield t, max(bottom[t], 0.0), top[t]
 
     def _capped(self, open_, lo_in, hi_in, width, up: bool):
         """One LP moving every open target towards the level that would make it safe."""
@@ -441,12 +474,13 @@ class _Block:
         self.round += 1
         cost[self.n + self.m :] = sign * (1.0 + _spread(open_ + 7919 * self.round))
         res = self._linprog(cost, a_ub, b_ub, a_eq, np.vstack([self.bounds, extra_bounds]))
-        return None if res is None else res[: self.n]
+        return None if res is None or res is _UNBOUNDED else res[: self.n]
 
-    def _solve(self, cost: np.ndarray) -> np.ndarray | None:
+    def _solve(self, cost: np.ndarray):
+        """A solution minimising `cost` (variables only), _UNBOUNDED, or None on failure."""
         full = np.concatenate([cost, np.zeros(self.m)])
         res = self._linprog(full, None, None, self.a_eq, self.bounds)
-        return None if res is None else res[: self.n]
+        return res if res is None or res is _UNBOUNDED else res[: self.n]
 
     def _linprog(self, cost, a_ub, b_ub, a_eq, bounds):
         self.stats.lps += 1
@@ -459,4 +493,6 @@ class _Block:
             bounds=bounds,
             method="highs",
         )
+        if res.status == 3:
+            return _UNBOUNDED
         return res.x if res.status == 0 else None

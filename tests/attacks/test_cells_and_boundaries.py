@@ -8,7 +8,16 @@ import pytest
 from reports.audit import audit, required_width
 from reports.cells import FIGURES, KEY
 from reports.status import PRIMARY, PUBLISHED, WITHHELD
-from tests.attacks.helpers import MONDAY, daily_release, exposed, interval, protect, row_of
+from tests.attacks.helpers import (
+    MONDAY,
+    blank,
+    daily_release,
+    exposed,
+    interval,
+    protect,
+    row_of,
+    staged,
+)
 
 K = 10
 
@@ -80,3 +89,22 @@ def test_averages_appear_only_with_their_cell():
         assert high - low >= required_width(figure, K) - 1e-6
     # The true average of the cell is not recoverable: many averages fit the intervals.
     assert not np.isclose(*interval(released, row, "session_seconds"))
+
+
+def test_audit_names_what_it_finds():
+    # Primary suppression alone: Lynx is the day's total minus the others.
+    cells = daily_release({"Chrome": [60.0], "Safari": [40.0], "Lynx": [3.0]}, grains=("day",))
+    released = blank(staged(cells, K))
+    result = audit(released, K)
+    assert not result.ok and result.counts["exposed_cells"] == 1
+    assert set(result.exposed["figure"]) == {
+        "sessions",
+        "views",
+        "engagement_seconds",
+        "session_seconds",
+        "engaged_sessions",
+    }
+    lines = result.lines()
+    assert lines[0].startswith("EXPOSED") and "Lynx: sessions lies in [3.0, 3.0]" in "\n".join(
+        lines
+    )
