@@ -219,3 +219,27 @@ def test_a_failed_sync_keeps_the_last_good_release(synced, tmp_path):
         assert con.execute("SELECT * FROM release_cells ORDER BY ALL").fetchall() == release
         status = con.execute("SELECT status, message FROM syncs ORDER BY sync_id DESC").fetchone()
     assert status == ("failed", "network went away")
+
+
+def test_audit_passes_on_the_published_release_and_fails_on_a_leaky_one(synced, tmp_path):
+    result = kanon(synced, "audit")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "exposed" in result.stdout
+
+    # Publish every complementary browser cell: small ones become totals minus the others.
+    home = tmp_path / "leaky"
+    shutil.copytree(synced, home)
+    names = ["users", "sessions", "views", "engagement_seconds", "session_seconds"]
+    names.append("engaged_sessions")
+    copied = ", ".join(f"{n} = w.{n}" for n in names)
+    with duckdb.connect(str(home / "kanon.duckdb")) as con:
+        leaked = con.execute(
+            f"UPDATE release_cells r SET status = 'published', {copied} FROM raw_cells w "
+            "WHERE w.breakdown = r.breakdown AND w.grain = r.grain AND w.period = r.period "
+            "AND w.category = r.category AND r.status = 'secondary' "
+            "AND r.breakdown = 'browsers' RETURNING 1"
+        ).fetchall()
+    assert leaked
+    result = kanon(home, "audit")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "browsers" in result.stdout
