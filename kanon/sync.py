@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
+import duckdb
 import pandas as pd
 
 from access import log as log_entries
@@ -23,7 +24,15 @@ from kanon.settings import Settings
 from reports import protect
 from reports.cells import cells_from_result, empty_cells, request_for
 from reports.grid import Window, next_period, period_end
-from store.db import Store, now, purge_before, read_table, replace_release, upsert
+from store.db import (
+    Store,
+    latest_release,
+    now,
+    purge_before,
+    read_table,
+    replace_release,
+    upsert,
+)
 
 log = logging.getLogger(__name__)
 
@@ -210,13 +219,11 @@ def _publish(
     return info, purged, len(new_raw)
 
 
-def _previous_release(con) -> protect.Release | None:
-    info = con.execute("SELECT * FROM releases ORDER BY release_id DESC LIMIT 1").df()
-    if info.empty:
+def _previous_release(con: duckdb.DuckDBPyConnection) -> protect.Release | None:
+    info = latest_release(con)
+    if info is None:
         return None
-    return protect.load(
-        read_table(con, "release_cells"), info.iloc[0].to_dict(), pd.DataFrame(), pd.DataFrame()
-    )
+    return protect.load(read_table(con, "release_cells"), info, pd.DataFrame(), pd.DataFrame())
 
 
 def _audit_or_refuse(release: protect.Release) -> None:

@@ -97,7 +97,7 @@ class Store:
 
     def read_release(self) -> tuple[pd.DataFrame, dict | None]:
         with self.connect(must_exist=True) as con:
-            info = _latest_release(con)
+            info = latest_release(con)
             cells = con.execute("SELECT * FROM release_cells").df() if info else None
             return cells, info
 
@@ -105,7 +105,7 @@ class Store:
         if not self.path.exists():
             return None
         with self.connect() as con:
-            return _latest_release(con)
+            return latest_release(con)
 
     def read_labels(self) -> pd.DataFrame:
         with self.connect(must_exist=True) as con:
@@ -178,7 +178,7 @@ def purge_before(con: duckdb.DuckDBPyConnection, first_day: date) -> int:
     return deleted
 
 
-def _latest_release(con: duckdb.DuckDBPyConnection) -> dict | None:
+def latest_release(con: duckdb.DuckDBPyConnection) -> dict | None:
     frame = con.execute("SELECT * FROM releases ORDER BY release_id DESC LIMIT 1").df()
     if frame.empty:
         return None
