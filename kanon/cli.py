@@ -11,7 +11,20 @@ from connectors.base import ConnectorError
 from connectors.catalog import BREAKDOWNS, GRAINS, CatalogError
 from kanon.settings import Settings, SettingsError, load_settings
 from kanon.sources import make_connector, sample_folder
+from kanon.sync import SyncError
+from reports.protect import ReleaseError
 from store.db import Store, StoreError
+
+# Failures that carry a message for the user; anything else is a bug and keeps its traceback.
+EXPECTED_ERRORS = (
+    SettingsError,
+    CatalogError,
+    ConnectorError,
+    StoreError,
+    SyncError,
+    ReleaseError,
+    ValueError,
+)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -21,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
         return args.run(settings, args)
-    except (SettingsError, CatalogError, ConnectorError, StoreError, ValueError) as error:
+    except EXPECTED_ERRORS as error:
         print(f"kanon: error: {error}", file=sys.stderr)
         return EXIT_USAGE if isinstance(error, SettingsError | CatalogError) else EXIT_FAILED
 

@@ -21,7 +21,7 @@ from access import log as log_entries
 from connectors.base import Connector, ReportRequest, ReportResult
 from connectors.catalog import BREAKDOWNS, Breakdown
 from kanon.settings import Settings
-from reports import protect
+from reports import audit, protect
 from reports.cells import cells_from_result, empty_cells, request_for
 from reports.grid import Window, next_period, period_end
 from store.db import (
@@ -228,8 +228,6 @@ def _previous_release(con: duckdb.DuckDBPyConnection) -> protect.Release | None:
 
 def _audit_or_refuse(release: protect.Release) -> None:
     """The attacker's check runs on every release; one that fails it is not published."""
-    from reports import audit
-
     result = audit.audit(release.cells, release.k)
     if not result.ok:
         raise SyncError(

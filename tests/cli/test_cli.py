@@ -243,3 +243,27 @@ def test_audit_passes_on_the_published_release_and_fails_on_a_leaky_one(synced, 
     result = kanon(home, "audit")
     assert result.returncode == 1, result.stdout + result.stderr
     assert "browsers" in result.stdout
+
+
+def test_a_release_failing_the_audit_is_refused_with_a_message(
+    synced, tmp_path, monkeypatch, capsys
+):
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from kanon.cli import main
+
+    home = tmp_path / "copy"
+    shutil.copytree(synced, home)
+    with duckdb.connect(str(home / "kanon.duckdb")) as con:
+        con.execute("DELETE FROM period_flags WHERE grain = 'month'")  # something to publish
+        before = con.execute("SELECT * FROM release_cells ORDER BY ALL").fetchall()
+    exposed = SimpleNamespace(ok=False, exposed=pd.DataFrame({"figure": ["sessions"]}))
+    monkeypatch.setattr("reports.audit.audit", lambda cells, k: exposed)
+    monkeypatch.setenv("KANON_HOME", str(home))
+    assert main(["sync", "--source", "sample"]) == 1
+    error = capsys.readouterr().err
+    assert "failed the attacker check" in error and "Traceback" not in error
+    with duckdb.connect(str(home / "kanon.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT * FROM release_cells ORDER BY ALL").fetchall() == before
