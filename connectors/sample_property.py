@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 
 from connectors.base import ConnectorError
+from sample_data import definition_file
 
-DEFINITION_PATH = Path(__file__).resolve().parent.parent / "sample_data" / "property.toml"
 FORMAT_VERSION = 1
 
 _REGULAR_KEY = np.uint64(1 << 62)  # visitor keys: regulars, rare-browser users, day visitors
@@ -52,8 +52,8 @@ def window(today: date) -> tuple[date, date]:
 
 
 @lru_cache(maxsize=2)
-def load_definition(path: Path = DEFINITION_PATH) -> dict[str, Any]:
-    with open(path, "rb") as handle:
+def load_definition() -> dict[str, Any]:
+    with definition_file().open("rb") as handle:
         return tomllib.load(handle)
 
 

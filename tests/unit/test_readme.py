@@ -21,3 +21,13 @@ def test_readme_has_exactly_two_setup_commands():
 
 def test_ci_runs_the_readme_test_command_verbatim():
     assert setup_commands()[1] in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_both_commands_make_and_use_their_own_virtual_environment():
+    python_tools = {"pip", "kanon", "streamlit", "pytest", "python", "ruff", "deptry"}
+    for command in setup_commands():
+        assert "python3 -m venv .venv" in command
+        for step in command.split("&&"):
+            words = [word for word in step.split() if not re.match(r"[A-Z_]+=", word)]
+            tool = words[0]
+            assert tool not in python_tools, f"{step.strip()!r} runs {tool} from outside .venv"
