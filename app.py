@@ -5,7 +5,7 @@ Run with `streamlit run app.py`. Every page checks the role again itself (see `u
 
 import streamlit as st
 
-from ui import components, context, navigation
+from ui import components, context, navigation, signin
 
 st.set_page_config(
     page_title="Kanon",
@@ -15,16 +15,27 @@ st.set_page_config(
 )
 
 settings = context.settings_or_stop()
+providers = context.providers_or_stop(settings)
 identity = context.identity(settings)
 if identity.developer:
     components.developer_banner()
 
 sections = navigation.pages_for(identity)
 if not sections:
-    components.signed_out(identity)
+    accounts = context.gate(settings).accounts
+    if identity.email:
+        signin.no_access_page(settings, identity)
+    elif accounts.is_empty():  # a fresh install: nothing is open until the first admin exists
+        signin.setup_page(settings)
+    else:
+        signin.sign_in_page(settings, providers)
+        if not accounts.has_admin():
+            with st.expander("No admin yet: set up the first admin"):
+                signin.setup_form(settings)
     st.stop()
 
 current = st.navigation(sections)
 components.identity_caption(identity)
+signin.sign_out_button(settings, identity)
 components.stale_banner(settings)
 current.run()

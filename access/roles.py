@@ -1,14 +1,13 @@
 """Roles and what they allow. One allow-list; anyone not on it may do nothing.
 
-The UI hands over an `Identity` (who, with which roles); every page and every download asks
-`may(identity, action)` on the server before it shows or builds anything. Sign-in (OpenID
-Connect, local accounts) comes later; until then the only way in is developer mode, which is
-for offline work on sample data and makes everyone an admin.
+The UI hands over an `Identity` (who, with which roles, signed in how); every page and every
+download asks `may(identity, action)` on the server before it shows or builds anything. Roles
+come from the allow-list in `access.accounts`; developer mode, for offline work on sample data,
+makes everyone an admin.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 ANALYST = "analyst"
@@ -39,9 +38,10 @@ class RoleError(ValueError):
 class Identity:
     """Who is asking, and the roles they hold. Holding no role means seeing nothing."""
 
-    email: str
+    email: str  # who: an email, a local account's name, or "" for nobody
     roles: frozenset[str] = frozenset()
     developer: bool = False
+    via: str = ""  # "password", "oidc" or "" (developer mode, or not signed in)
 
     def __post_init__(self) -> None:
         unknown = set(self.roles) - set(ROLES)
@@ -67,15 +67,6 @@ def may(identity: Identity | None, action: str) -> bool:
 def developer_identity() -> Identity:
     """Developer mode: sign-in is off and whoever opens the dashboard holds every role."""
     return Identity(email=DEVELOPER_EMAIL, roles=frozenset(ROLES), developer=True)
-
-
-def roles_for(email: str, allow_list: Mapping[str, Iterable[str]]) -> frozenset[str]:
-    """The roles the allow-list grants `email` (case-insensitive); nothing if it is not listed."""
-    wanted = email.strip().lower()
-    for listed, roles in allow_list.items():
-        if listed.strip().lower() == wanted and wanted:
-            return Identity(email, frozenset(roles)).roles  # validates the role names
-    return frozenset()
 
 
 def describe(identity: Identity) -> str:

@@ -1,4 +1,4 @@
-"""The `kanon` command: sample, sync, export, audit, purge, check-property."""
+"""The `kanon` command: sample, sync, export, audit, purge, check-property, users, access-log."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from access.accounts import AccountError
 from connectors.base import ConnectorError
 from connectors.catalog import BREAKDOWNS, GRAINS, CatalogError
+from kanon import users_cli
 from kanon.settings import Settings, SettingsError, load_settings
 from kanon.sources import make_connector, sample_folder
 from kanon.sync import SyncError
@@ -18,6 +20,7 @@ from store.db import Store, StoreError
 # Failures that carry a message for the user; anything else is a bug and keeps its traceback.
 EXPECTED_ERRORS = (
     SettingsError,
+    AccountError,
     CatalogError,
     ConnectorError,
     StoreError,
@@ -80,6 +83,8 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check-property", help="check the GA4 property's settings")
     check.set_defaults(run=cmd_check_property)
+
+    users_cli.add_commands(commands, day=_day)
     return parser
 
 

@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     expected_data_retention: str = "FOURTEEN_MONTHS"
     stale_after_hours: int = Field(36, ge=1)
     developer_mode: bool = False
+    idle_timeout_minutes: int = Field(30, ge=1, le=24 * 60, description="idle time before sign-in")
+    oidc_allowed_domain: str | None = None
+    oidc_provider_label: str | None = None
+    access_contact: str | None = None
 
     @field_validator("ga4_property")
     @classmethod
@@ -84,6 +88,10 @@ class Settings(BaseSettings):
     @property
     def access_log_path(self) -> Path:
         return self.home / "access.log"
+
+    @property
+    def accounts_path(self) -> Path:
+        return self.home / "accounts.sqlite"
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -74,7 +74,7 @@ def developer_banner() -> None:
 
 
 def signed_out(identity: Identity, title: bool = True) -> None:
-    """No role, no numbers: explain how to get in for offline work."""
+    """No role, no numbers: say who is signed in, or that signing in comes first."""
     if title:
         st.title("Kanon")
     if identity.email:
@@ -83,14 +83,12 @@ def signed_out(identity: Identity, title: bool = True) -> None:
             "grants you access. Ask an admin.",
             icon=":material/lock:",
         )
-    st.info(
-        "Kanon shows figures only to people with a role, and sign-in is not set up yet.\n\n"
-        "For offline work on sample data, start Kanon in **developer mode**: set "
-        "`developer_mode = true` in `kanon.toml`, or start it with "
-        "`KANON_DEVELOPER_MODE=1 streamlit run app.py`. Developer mode turns sign-in off and "
-        "makes everyone an admin, so never use it with real data.",
-        icon=":material/lock:",
-    )
+    else:
+        st.info(
+            "Sign in to see Kanon's statistics: open Kanon's start page. For offline work on "
+            "the sample data only, developer mode (`KANON_DEVELOPER_MODE=1`) turns sign-in off.",
+            icon=":material/lock:",
+        )
 
 
 def denied(action: str) -> None:

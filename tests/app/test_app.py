@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from access.accounts import Accounts
 from access.roles import (
-    ADMIN,
     ANALYST,
     DOWNLOAD,
     MANAGER,
@@ -15,7 +15,6 @@ from access.roles import (
     RoleError,
     developer_identity,
     may,
-    roles_for,
 )
 from tests.app import support
 from ui import components, format
@@ -37,12 +36,15 @@ def test_developer_mode_shows_its_banner_and_every_page(dev):
     assert titles[-2:] == ["Privacy", "Admin"] and "Overview" in titles
 
 
-def test_roles_come_from_one_allow_list_and_default_to_nothing():
-    assert roles_for("ana@example.com", {}) == frozenset()
-    assert roles_for("Ana@Example.com", {"ana@example.com": [ANALYST]}) == {ANALYST}
-    assert roles_for("", {"": [ADMIN]}) == frozenset()
+def test_roles_come_from_one_allow_list_and_default_to_nothing(tmp_path):
+    accounts = Accounts(tmp_path / "accounts.sqlite")
+    assert accounts.get("ana@example.com") is None
+    accounts.add_oidc("Ana@Example.com", [ANALYST])
+    accounts.add_local("ada", [], "a long enough password")
+    assert accounts.get("ana@example.com").roles == {ANALYST}
+    assert accounts.get("ADA").roles == frozenset()
     with pytest.raises(RoleError):
-        roles_for("x@example.com", {"x@example.com": ["superuser"]})
+        accounts.add_oidc("x@example.com", ["superuser"])
     with pytest.raises(RoleError):
         may(support.ANALYST_ID, "delete-everything")
 
@@ -77,5 +79,5 @@ def test_a_signed_in_person_without_a_role_sees_no_number(locked):
     at = support.AppTest.from_file(str(support.APP), default_timeout=support.TIMEOUT)
     at.user = {"is_logged_in": True, "email": "visitor@example.com"}
     at.run()
-    assert "no role" in at.warning[0].value
+    assert "no role" in at.warning[0].value and "Ask a Kanon admin" in at.warning[0].value
     assert not at.metric and not at.dataframe and not support.figures(at)

@@ -4,7 +4,7 @@ import streamlit as st
 
 from access.roles import ADMINISTER
 from kanon.sources import SOURCES
-from ui import admin, components, data, page
+from ui import admin, components, data, page, people
 
 HISTORY_COLUMNS = {
     "sync_id": st.column_config.NumberColumn("Sync"),
@@ -52,3 +52,9 @@ if history.empty:
     st.caption("No sync has run yet.")
 else:
     st.dataframe(history, hide_index=True, key="sync-history", column_config=HISTORY_COLUMNS)
+
+st.subheader("Accounts")
+people.accounts_section(settings, identity)
+
+st.subheader("Access log")
+people.access_log_section(settings, identity)

@@ -1,0 +1,175 @@
+"""The Admin page's accounts and access log: who may see what, and who looked at what.
+
+Every change checks the admin role again when it runs (not only when the form is drawn) and is
+written to the access log with who made it.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from datetime import date, timedelta
+
+import defusedcsv.csv as csv
+import pandas as pd
+import streamlit as st
+
+from access import log
+from access.accounts import LOCAL, OIDC, AccountError, Accounts
+from access.roles import ADMINISTER, ROLES, Identity, RoleError, may
+from kanon.settings import Settings
+from ui import format
+from ui.components import denied
+
+KIND_LABELS = {LOCAL: "local (password)", OIDC: "OpenID Connect (email)"}
+LOG_COLUMNS = ["at", "who", "action", "report", "grain", "start", "end", "detail"]
+
+
+def accounts_section(settings: Settings, identity: Identity) -> None:
+    accounts = Accounts(settings.accounts_path)
+    listed = accounts.all()
+    if listed:
+        frame = pd.DataFrame(
+            [
+                {
+                    "Name": account.name,
+                    "Signs in with": KIND_LABELS[account.kind],
+                    "Roles": ", ".join(sorted(account.roles)) or "none",
+                    "Disabled": account.disabled,
+                }
+                for account in listed
+            ]
+        )
+        st.dataframe(frame, hide_index=True, key="accounts-table")
+    else:
+        st.caption("No accounts yet.")
+    with st.expander("Add, change or remove an account"):
+        _account_forms(settings, identity, accounts, [account.name for account in listed])
+    st.caption(
+        "The same from a shell: `kanon users add|remove|list|set-role|reset-password`. Changes "
+        "take effect at each person's next click; a removed or disabled account is signed out."
+    )
+
+
+def _account_forms(
+    settings: Settings, identity: Identity, accounts: Accounts, names: list[str]
+) -> None:
+    with st.form("account-add", clear_on_submit=True):
+        st.markdown("**Add an account**")
+        name = st.text_input("User name, or email for OpenID Connect", key="add_name")
+        kind = st.radio("Signs in with", list(KIND_LABELS), format_func=KIND_LABELS.get,
+                        horizontal=True, key="add_kind")  # fmt: skip
+        roles = st.multiselect("Roles", sorted(ROLES), key="add_roles")
+        password = st.text_input("Password (local accounts)", type="password", key="add_pw")
+        if st.form_submit_button("Add account"):
+
+            def add() -> str:
+                if kind == OIDC:
+                    added = accounts.add_oidc(name, roles)
+                else:
+                    added = accounts.add_local(name, roles, password)
+                _log_change(settings, identity, "user-add", added.name, roles)
+                return f"Added {added.name}."
+
+            _change(identity, add)
+    if not names:
+        return
+    with st.form("account-change"):
+        st.markdown("**Change an account**")
+        chosen = st.selectbox("Account", names, key="change_name")
+        roles = st.multiselect("New roles", sorted(ROLES), key="change_roles")
+        action = st.radio(
+            "Change", ["Set these roles", "Disable", "Enable", "Remove"], horizontal=True,
+            key="change_action",
+        )  # fmt: skip
+        if st.form_submit_button("Apply"):
+            _change(identity, lambda: _apply(settings, identity, accounts, chosen, action, roles))
+
+
+def _apply(
+    settings: Settings,
+    identity: Identity,
+    accounts: Accounts,
+    name: str,
+    action: str,
+    roles: list[str],
+) -> str:
+    if action == "Set these roles":
+        accounts.set_roles(name, roles)
+        _log_change(settings, identity, "user-set-role", name, roles)
+        return f"{name} now holds: {', '.join(sorted(roles)) or 'no role'}."
+    if action == "Remove":
+        if name == identity.email:
+            raise AccountError("You cannot remove your own account here.")
+        accounts.remove(name)
+        _log_change(settings, identity, "user-remove", name)
+        return f"Removed {name}."
+    disabled = action == "Disable"
+    if disabled and name == identity.email:
+        raise AccountError("You cannot disable your own account here.")
+    accounts.set_disabled(name, disabled)
+    _log_change(settings, identity, "user-disable" if disabled else "user-enable", name)
+    return f"{name} is {'disabled' if disabled else 'enabled'}."
+
+
+def _change(identity: Identity, change: Callable[[], str]) -> None:
+    if not may(identity, ADMINISTER):  # checked when the change runs, not only when drawn
+        denied(ADMINISTER)
+        return
+    try:
+        st.success(change(), icon=":material/check_circle:")
+    except (AccountError, RoleError) as error:
+        st.error(format.plain(error), icon=":material/error:")
+
+
+def _log_change(
+    settings: Settings, identity: Identity, action: str, name: str, roles: list[str] | None = None
+) -> None:
+    extra = {"roles": ",".join(sorted(roles)) or "none"} if roles is not None else {}
+    log.event(settings.access_log_path, identity.email, action, account=name, **extra)
+
+
+def access_log_section(settings: Settings, identity: Identity) -> None:
+    """Filter the log by day, person and action; admins may download what they filtered."""
+    since_column, who_column, action_column = st.columns(3)
+    since = since_column.date_input(
+        "From", value=date.today() - timedelta(days=7), key="log_since", format="YYYY-MM-DD"
+    )
+    who = who_column.text_input("Who", key="log_who").strip() or None
+    everything = log.entries(settings.access_log_path, since)
+    actions = sorted({str(entry.get("action")) for entry in everything})
+    action = action_column.selectbox("Action", ["(all)", *actions], key="log_action")
+    chosen = log.entries(
+        settings.access_log_path, since, who, None if action == "(all)" else action
+    )
+    frame = log_frame(chosen)
+    st.dataframe(frame, hide_index=True, key="access-log-table")
+    if may(identity, ADMINISTER):
+        st.download_button(
+            "Download these entries (CSV)",
+            data=lambda: log_csv(frame),
+            file_name=f"kanon-access-log-from-{since}.csv",
+            mime="text/csv",
+            on_click="ignore",
+            icon=":material/download:",
+            key="download-access-log",
+        )
+
+
+def log_frame(entries: list[dict]) -> pd.DataFrame:
+    """The entries as a table; facts beyond the usual columns are joined into `detail`."""
+    rows = []
+    for entry in reversed(entries):  # newest first
+        extra = {k: v for k, v in entry.items() if k not in LOG_COLUMNS}
+        detail = "; ".join(f"{k}={v}" for k, v in sorted(extra.items()))
+        rows.append({**{c: entry.get(c) for c in LOG_COLUMNS[:-1]}, "detail": detail})
+    return pd.DataFrame(rows, columns=LOG_COLUMNS)
+
+
+def log_csv(frame: pd.DataFrame) -> bytes:
+    """UTF-8 with BOM; names tried at sign-in are anyone's text, so formulas are made inert."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(frame.columns)
+    writer.writerows(frame.fillna("").itertuples(index=False))
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
