@@ -3,13 +3,19 @@
 Run with `streamlit run app.py`. Every page checks the role again itself (see `ui.page`).
 """
 
+from pathlib import Path
+
 import streamlit as st
 
 from ui import components, context, navigation, signin
 
+# A file served by Kanon itself: a `:material/...` favicon would make every visitor's browser
+# fetch it from Google's font servers.
+ICON = Path(__file__).parent / "ui" / "assets" / "kanon-icon.png"
+
 st.set_page_config(
     page_title="Kanon",
-    page_icon=":material/shield_lock:",
+    page_icon=str(ICON),
     layout="wide",
     initial_sidebar_state="expanded",
 )

@@ -17,6 +17,12 @@ _ANNOUNCED: set[str] = set()  # set-up codes this server process has printed on 
 
 def sign_in_page(settings: Settings, providers: list[Provider]) -> None:
     """Name and password (Enter submits), and a button per OpenID Connect provider."""
+    _, middle, _ = st.columns([1, 2, 1])
+    with middle:
+        _sign_in_form(settings, providers)
+
+
+def _sign_in_form(settings: Settings, providers: list[Provider]) -> None:
     st.title("Sign in to Kanon")
     notice = st.session_state.pop(context.NOTICE, None)
     if notice:
@@ -41,10 +47,11 @@ def sign_in_page(settings: Settings, providers: list[Provider]) -> None:
             args=args,
             key=f"oidc_{provider.name or 'default'}",
             icon=":material/login:",
+            width="stretch",
         )
     st.caption(
         "Kanon shows aggregate statistics to the people who analyse the website's traffic. "
-        "A reload of the page asks you to sign in again."
+        "Reloading the page asks you to sign in again."
     )
 
 
