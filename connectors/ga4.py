@@ -27,7 +27,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -53,9 +53,6 @@ from google.protobuf.json_format import ParseError
 from connectors.base import ConnectorError, ReportRequest, ReportResult
 from connectors.catalog import DIMENSIONS, METRICS
 from connectors.ga4_auth import load_credentials, prefer_self_signed_jwt, service_account_email
-
-if TYPE_CHECKING:
-    from kanon.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -188,22 +185,6 @@ class GA4Connector:
         self._client = BetaAnalyticsDataClient(
             transport="rest", credentials=self.credentials, client_options=options
         )
-
-    @classmethod
-    def from_settings(cls, settings: Settings, **overrides: Any) -> GA4Connector:
-        """Build from Kanon settings (ga4_property, ga4_endpoint, retries, quota reserve)."""
-        if not settings.ga4_property:
-            raise ConnectorError(
-                "No GA4 property configured. Set KANON_GA4_PROPERTY (or ga4_property in "
-                "kanon.toml) to the numeric property id from GA4 Admin → Property settings."
-            )
-        options: dict[str, Any] = {
-            "endpoint": settings.ga4_endpoint,
-            "max_retries": settings.ga4_max_retries,
-            "quota_reserve": settings.ga4_quota_reserve,
-        }
-        options.update(overrides)
-        return cls(settings.ga4_property, **options)
 
     @property
     def property_name(self) -> str:

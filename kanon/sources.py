@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from connectors.base import Connector
+from connectors.base import Connector, ConnectorError
 from kanon.settings import Settings
+
+if TYPE_CHECKING:
+    from connectors.ga4 import GA4Connector
 
 SOURCES = ("sample", "ga4")
 
@@ -18,9 +22,7 @@ def sample_folder(settings: Settings) -> Path:
 def make_connector(settings: Settings, source: str | None = None) -> Connector:
     source = source or settings.source
     if source == "ga4":
-        from connectors.ga4 import GA4Connector
-
-        return GA4Connector.from_settings(settings)
+        return ga4_connector(settings)
     if source != "sample":
         raise ValueError(f"Unknown source {source!r}; choose one of {', '.join(SOURCES)}.")
     from connectors.sample import SampleConnector
@@ -29,3 +31,21 @@ def make_connector(settings: Settings, source: str | None = None) -> Connector:
     if folder.is_dir():
         return SampleConnector(data_dir=folder)
     return SampleConnector(seed=settings.sample_seed)
+
+
+def ga4_connector(settings: Settings, **overrides: Any) -> GA4Connector:
+    """The Data API connector, handed only its own options (the connector never reads Settings)."""
+    from connectors.ga4 import GA4Connector
+
+    if not settings.ga4_property:
+        raise ConnectorError(
+            "No GA4 property configured. Set KANON_GA4_PROPERTY (or ga4_property in "
+            "kanon.toml) to the numeric property id from GA4 Admin → Property settings."
+        )
+    options: dict[str, Any] = {
+        "endpoint": settings.ga4_endpoint,
+        "max_retries": settings.ga4_max_retries,
+        "quota_reserve": settings.ga4_quota_reserve,
+        **overrides,
+    }
+    return GA4Connector(settings.ga4_property, **options)

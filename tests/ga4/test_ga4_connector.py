@@ -15,6 +15,7 @@ from connectors.catalog import BREAKDOWNS, METRICS, TIME_DIMENSIONS
 from connectors.ga4 import GA4Connector, QuotaExhausted
 from connectors.sample import SampleConnector
 from kanon.settings import Settings
+from kanon.sources import ga4_connector
 from tests.emulator.ga4_emulator import GA4Emulator
 from tests.ga4.conftest import FAST, fixed_clock
 
@@ -191,7 +192,7 @@ def test_today_falls_back_to_utc(emulator: GA4Emulator, caplog) -> None:
     assert "using UTC" in caplog.text
 
 
-def test_from_settings(emulator: GA4Emulator, tmp_path) -> None:
+def test_built_from_settings(emulator: GA4Emulator, tmp_path) -> None:
     settings = Settings(
         home=tmp_path,
         ga4_property=f"properties/{emulator.property_id}",
@@ -199,16 +200,16 @@ def test_from_settings(emulator: GA4Emulator, tmp_path) -> None:
         ga4_max_retries=1,
         ga4_quota_reserve=7,
     )
-    connector = GA4Connector.from_settings(settings, credentials=AnonymousCredentials())
+    connector = ga4_connector(settings, credentials=AnonymousCredentials())
     assert connector.property_id == emulator.property_id
     assert (connector.max_retries, connector.quota_reserve) == (1, 7)
     assert connector.name == "ga4"
     assert not connector.run(plan()[0]).rows.empty
 
 
-def test_from_settings_needs_a_property(tmp_path) -> None:
+def test_built_from_settings_needs_a_property(tmp_path) -> None:
     with pytest.raises(ConnectorError, match="KANON_GA4_PROPERTY"):
-        GA4Connector.from_settings(Settings(home=tmp_path), credentials=AnonymousCredentials())
+        ga4_connector(Settings(home=tmp_path), credentials=AnonymousCredentials())
 
 
 def test_non_allow_listed_fields_never_leave(connector: GA4Connector, emulator) -> None:
