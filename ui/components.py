@@ -22,7 +22,7 @@ from reports import charts
 from reports.grid import Selection
 from reports.protect import Release
 from reports.views import HEADLINE_FIGURES, LABELS, Kpi
-from ui import data, downloads, format
+from ui import data, downloads, format, links
 
 if TYPE_CHECKING:
     from ui.page import PageView
@@ -38,6 +38,8 @@ PRESETS: dict[str, int | None] = {
     "Custom": None,
 }
 DEFAULT_PRESET = "Last 28 days"
+LINK_WRITTEN = "_kanon_link_written"  # the query string the range picker last wrote
+SELECTION = "_kanon_selection"  # range and grain, carried from page to page
 CATEGORY_TITLES = {
     "pages": "Page",
     "sources": "Source / medium",
@@ -153,22 +155,53 @@ def range_picker(
     """Sidebar: preset or custom range and the grain, snapped to whole published periods."""
     store, rid = str(settings.store_path), data.release_id(release)
     last = last_settled(release)
+    link = _followed_link()
+    remembered = st.session_state.get(SELECTION, {})
     sidebar = st.sidebar
     sidebar.subheader("Range")
     preset = sidebar.selectbox(
         "Range",
         list(PRESETS),
-        index=list(PRESETS).index(DEFAULT_PRESET),
+        index=list(PRESETS).index(link.preset or remembered.get("preset", DEFAULT_PRESET)),
         key="range_preset",
         persist_state="session",
         label_visibility="collapsed",
     )
     first, chosen_last = _preset_range(preset, last)
     if preset == "Custom":
-        first, chosen_last = _custom_range(release, last)
-    grain = _grain_picker(grains)
+        wanted = (link.first, link.last) if link.first else remembered.get("custom")
+        first, chosen_last = _custom_range(release, last, wanted)
+    grain = _grain_picker(grains, link.grain or remembered.get("grain"))
     sidebar.caption(f"Data up to {format.day(last)}, the last settled day.")
+    # The selection follows the person from page to page (pages keep their own grain).
+    kept_grain = grain if grains == GRAINS else remembered.get("grain")
+    st.session_state[SELECTION] = {"preset": preset, "grain": kept_grain}
+    if preset == "Custom":
+        st.session_state[SELECTION]["custom"] = (first, chosen_last)
+    address = links.query(preset, first, chosen_last, grain)
+    st.query_params.from_dict(address)  # the address can be bookmarked or shared as it is
+    st.session_state[LINK_WRITTEN] = address
     return data.selection(store, rid, grain, first, chosen_last)
+
+
+def _followed_link() -> links.Link:
+    """The range and grain of an address someone opened (a bookmark, a shared link).
+
+    Only a query string other than the one this page last wrote is a new link. It sets the
+    pickers' starting values, so it counts when a browser session opens (a reload starts a
+    new one), which is when a link is opened.
+    """
+    asked = st.query_params.to_dict()
+    if not asked or asked == st.session_state.get(LINK_WRITTEN):
+        return links.Link()
+    link = links.parse(asked, list(PRESETS))
+    if link.problems:
+        st.warning(
+            "This link asks for something Kanon cannot show: "
+            f"{format.plain('; '.join(link.problems))}. Showing the default selection instead.",
+            icon=":material/link_off:",
+        )
+    return link
 
 
 def _preset_range(preset: str, last: date) -> tuple[date, date]:
@@ -179,10 +212,14 @@ def _preset_range(preset: str, last: date) -> tuple[date, date]:
     return last - timedelta(days=days - 1), last
 
 
-def _custom_range(release: Release, last: date) -> tuple[date, date]:
+def _custom_range(
+    release: Release, last: date, wanted: tuple[date, date] | None
+) -> tuple[date, date]:
     """Dates limited to the release's periods (inside the retention window, up to settled)."""
     earliest = min(release.periods("day") or [last])
     default = (max(earliest, last - timedelta(days=27)), last)
+    if wanted and max(wanted[0], earliest) <= min(wanted[1], last):
+        default = (max(wanted[0], earliest), min(wanted[1], last))
     picked = st.sidebar.date_input(
         "From – to",
         value=default,
@@ -198,16 +235,14 @@ def _custom_range(release: Release, last: date) -> tuple[date, date]:
     return picked[0], picked[-1]  # while picking, only the first date is set
 
 
-def _grain_picker(grains: tuple[str, ...]) -> str:
+def _grain_picker(grains: tuple[str, ...], chosen: str | None = None) -> str:
     # Pages publish weeks and months only: their switch has its own key, starting at the
     # grain chosen elsewhere when it is allowed here.
     key = "grain" if grains == GRAINS else "grain_" + "_".join(grains)
-    chosen = st.session_state.get("grain")
-    index = grains.index(chosen) if chosen in grains else 0
     grain = st.sidebar.radio(
         "Grain",
         grains,
-        index=index,
+        index=grains.index(chosen) if chosen in grains else 0,
         format_func=str.capitalize,
         key=key,
         horizontal=True,

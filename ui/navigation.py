@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlparse
 
 import streamlit as st
 
 from access.roles import ADMINISTER, READ_PRIVACY, VIEW, Identity, may
+
+WANTED = "_kanon_wanted_page"  # the page address opened before signing in
 
 
 @dataclass(frozen=True)
@@ -65,15 +68,36 @@ def allowed(identity: Identity) -> list[PageSpec]:
 
 
 def pages_for(identity: Identity) -> dict[str, list[st.Page]]:
-    """`st.navigation`'s sections, holding only the pages this identity may open."""
+    """`st.navigation`'s sections, holding only the pages this identity may open.
+
+    Every page keeps its own address (`/overview` too): the root address is a hidden start
+    page that moves on to the first page this identity may open, keeping the query string.
+    """
     sections: dict[str, list[st.Page]] = {}
-    for index, spec in enumerate(allowed(identity)):
-        page = st.Page(
-            spec.script,
-            title=spec.title,
-            icon=spec.icon,
-            url_path=spec.url_path,
-            default=index == 0,
-        )
+    pages = []
+    for spec in allowed(identity):
+        page = st.Page(spec.script, title=spec.title, icon=spec.icon, url_path=spec.url_path)
         sections.setdefault(spec.section, []).append(page)
+        pages.append(page)
+    if pages:
+        start = st.Page(
+            lambda: _go_on(pages),
+            title="Kanon",
+            url_path="start",
+            default=True,
+            visibility="hidden",
+        )
+        next(iter(sections.values())).insert(0, start)
     return sections
+
+
+def remember_requested_page() -> None:
+    """Before sign-in: the page whose address was opened, so signing in lands there."""
+    url = st.context.url or ""
+    st.session_state[WANTED] = urlparse(url).path.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _go_on(pages: list[st.Page]) -> None:
+    wanted = st.session_state.pop(WANTED, None)
+    target = next((page for page in pages if page.url_path == wanted), pages[0])
+    st.switch_page(target, query_params=st.query_params.to_dict())

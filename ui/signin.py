@@ -10,7 +10,7 @@ from access import setup
 from access.oidc import Provider
 from access.roles import Identity
 from kanon.settings import Settings
-from ui import context, format
+from ui import context, format, navigation
 
 _ANNOUNCED: set[str] = set()  # set-up codes this server process has printed on its console
 
@@ -37,6 +37,7 @@ def _sign_in_form(settings: Settings, providers: list[Provider]) -> None:
         outcome = context.gate(settings).sign_in(name, password, context.client_address())
         if outcome.token:
             st.session_state[context.TOKEN] = outcome.token
+            navigation.remember_requested_page()
             st.rerun()
         st.error(outcome.message, icon=":material/lock:")
     for provider in providers:

@@ -81,3 +81,25 @@ def test_a_signed_in_person_without_a_role_sees_no_number(locked):
     at.run()
     assert "no role" in at.warning[0].value and "Ask a Kanon admin" in at.warning[0].value
     assert not at.metric and not at.dataframe and not support.figures(at)
+
+
+def test_a_deep_link_opens_its_range_and_grain_and_the_address_follows(dev):
+    at = support.AppTest.from_file(str(support.APP), default_timeout=support.TIMEOUT)
+    at.query_params["range"] = "last-90-days"
+    at.query_params["grain"] = "week"
+    at.run()
+    assert [t.value for t in at.title] == ["Overview"] and not at.exception
+    assert at.sidebar.selectbox(key="range_preset").value == "Last 90 days"
+    assert "whole weeks" in at.markdown[0].value
+    at.sidebar.radio(key="grain").set_value("month").run()
+    assert dict(at.query_params) == {"range": "last-90-days", "grain": "month"}
+
+
+def test_a_tampered_link_says_so_and_shows_the_default(dev):
+    at = support.AppTest.from_file(str(support.APP), default_timeout=support.TIMEOUT)
+    at.query_params["range"] = "<script>alert(1)</script>"
+    at.query_params["grain"] = "year"
+    at.run()
+    assert not at.exception and any("cannot show" in w.value for w in at.warning)
+    assert at.sidebar.selectbox(key="range_preset").value == components.DEFAULT_PRESET
+    assert len(at.metric) == 7

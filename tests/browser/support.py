@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -82,3 +83,22 @@ def settle(page) -> None:
     """Wait for the script run that the last action started to finish."""
     page.wait_for_timeout(300)  # let a rerun begin before waiting for it to end
     page.wait_for_selector(IDLE, timeout=30_000)
+
+
+# Opened at a page's own address (/overview), Streamlit's frontend first looks for its server
+# one folder down (/overview/_stcore/health and host-config), gets 404, then finds it at the
+# root: its way of discovering a base path, not a fault of the page.
+BASE_PATH_PROBE = re.compile(r"/[^/]+/_stcore/(health|host-config)$")
+
+
+def console_errors(page, origin: str) -> list[str]:
+    """The errors `page` logs while it shows Kanon at `origin` (not, say, an OIDC provider's)."""
+    errors: list[str] = []
+
+    def keep(text: str, url: str = "") -> None:
+        if page.url.startswith(origin) and not BASE_PATH_PROBE.search(url):
+            errors.append(f"{text} ({url or page.url})")
+
+    page.on("console", lambda m: m.type == "error" and keep(m.text, m.location.get("url", "")))
+    page.on("pageerror", lambda error: keep(str(error)))
+    return errors

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.app.support import published_home
-from tests.browser.support import dashboard, settle
+from tests.browser.support import console_errors, dashboard, settle
 
 pytestmark = pytest.mark.browser
 
@@ -88,4 +88,30 @@ def test_dashboard_end_to_end(server, browser):
     expect(page.get_by_text("Withheld in this selection")).to_be_visible()
     page.screenshot(path="/tmp/kanon-privacy.png", full_page=True)
     assert dialogs == []
+    page.close()
+
+
+def test_every_page_has_its_own_address_and_a_link_keeps_its_range(server, browser):
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors = console_errors(page, server)
+    for path, title in [("overview", "Overview"), ("pages", "Pages"), ("admin", "Admin")]:
+        page.goto(f"{server}/{path}")
+        settle(page)
+        expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible()
+        assert page.get_by_text("Page not found").count() == 0, path
+    page.goto(f"{server}/sources?range=last-90-days&grain=week")
+    settle(page)
+    expect(page.get_by_role("heading", name="Sources", exact=True)).to_be_visible()
+    expect(page.get_by_text("whole weeks").first).to_be_visible()
+    page.goto(f"{server}/?range=last-7-days&grain=day")  # the start page keeps the query
+    settle(page)
+    expect(page.get_by_role("heading", name="Overview", exact=True)).to_be_visible()
+    assert page.url.endswith("/overview?range=last-7-days&grain=day")
+    page.goto(f"{server}/countries?range=DROP%20TABLE&grain=%3Cb%3E")
+    settle(page)
+    expect(page.get_by_text("This link asks for something Kanon cannot show")).to_be_visible()
+    assert page.get_by_text("Traceback").count() == 0
+    assert errors == []
     page.close()

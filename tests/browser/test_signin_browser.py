@@ -17,7 +17,7 @@ from access import setup
 from access.accounts import Accounts
 from access.roles import ADMIN, ANALYST, MANAGER
 from tests.app.support import published_home
-from tests.browser.support import dashboard, free_port, settle
+from tests.browser.support import console_errors, dashboard, free_port, settle
 
 pytestmark = pytest.mark.browser
 
@@ -64,17 +64,8 @@ server_metadata_url = "{provider}/.well-known/openid-configuration"
 
 
 def new_page(browser, origin: str):
-    """A page, and the console errors it logs while it shows Kanon (not the provider's page)."""
     page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-    errors: list[str] = []
-
-    def keep(text: str) -> None:
-        if page.url.startswith(origin):
-            errors.append(f"{text} on {page.url}")
-
-    page.on("console", lambda message: message.type == "error" and keep(message.text))
-    page.on("pageerror", lambda error: keep(str(error)))
-    return page, errors
+    return page, console_errors(page, origin)
 
 
 def sign_in(page, url: str, name: str) -> None:
@@ -190,3 +181,15 @@ def test_the_first_admin_of_a_fresh_install(browser, tmp_path: Path):
         assert errors == []
         page.close()
     shutil.rmtree(home, ignore_errors=True)
+
+
+def test_a_deep_link_opens_its_view_after_sign_in(server, browser):
+    from playwright.sync_api import expect
+
+    page, errors = new_page(browser, server)
+    sign_in(page, f"{server}/sources?range=last-90-days&grain=week", "ana")
+    expect(page.get_by_role("heading", name="Sources", exact=True)).to_be_visible()
+    expect(page.get_by_text("whole weeks").first).to_be_visible()
+    assert "range=last-90-days" in page.url and "grain=week" in page.url
+    assert errors == []
+    page.close()
