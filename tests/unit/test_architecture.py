@@ -9,7 +9,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-CODE = ["app.py", "ui", "connectors", "store", "reports", "access", "kanon"]
+CODE = ["app.py", "ui", "connectors", "policy", "store", "reports", "access", "kanon"]
 RAW_READERS = {"store/db.py", "kanon/sync.py"}
 
 
