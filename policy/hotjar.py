@@ -12,6 +12,7 @@ backoff (honouring Retry-After); a 401 on a call first renews the token once.
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections.abc import Callable
@@ -148,15 +149,16 @@ class HotjarClient:
         return random.uniform(0, min(retry.maximum, retry.initial * 2**attempt))
 
 
-def summary(answer: dict) -> str:
-    """A one-line summary of Hotjar's answer, whatever its fields."""
+def summary(answer: dict, width: int = 160) -> str:
+    """Hotjar's answer on one line, whatever its fields (nested values as compact JSON)."""
     if not answer:
         return "accepted (no details in Hotjar's answer)"
     parts = []
     for key, value in answer.items():
-        shown = value if isinstance(value, str | int | float | bool) or value is None else "…"
+        shown = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
         parts.append(f"{key}={shown}")
-    return ", ".join(parts)
+    text = ", ".join(parts)
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _raise_for_status(response: requests.Response, what: str) -> None:
