@@ -15,7 +15,7 @@ from __future__ import annotations
 import getpass
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from google.api_core import exceptions as api_exceptions
@@ -195,26 +195,24 @@ def _ga4_refusal(property_id: str, credentials: object, error: Exception) -> str
 
 
 def _log(config: DsrConfig, result: DsrResult) -> None:
+    """Record the request; the identifier only as a salted hash, scrubbed from every receipt."""
     subject = result.subject
+    value = normalised_email(subject.value) if subject.kind == "email" else subject.value
+    tools = {
+        o.tool: {"status": o.status, "message": o.message, "receipt": o.receipt}
+        for o in result.outcomes
+    }
+    for raw in {subject.value.strip(), value}:
+        tools = request_log.scrub(tools, raw, "(identifier)")
     entry = {
         "when": result.when,
         "action": result.action,
         "by": _operator(),
         "subject_kind": subject.kind,
-        "subject_hash": request_log.subject_hash(config.folder, subject.kind, subject.value),
-        "tools": {
-            o.tool: {k: v for k, v in asdict(o).items() if k != "tool"} for o in result.outcomes
-        },
+        "subject_hash": request_log.subject_hash(config.folder, subject.kind, value),
+        "tools": tools,
     }
-    raw = [subject.value]
-    if subject.kind == "email":
-        raw.append(normalised_email(subject.value))
-    written = entry
-    for value in raw:
-        written = request_log.scrub(written, value, "(identifier)")
-    result.logged = request_log.record(
-        config.folder, written, config.log_retention_days, subject.value
-    )
+    result.logged = request_log.record(config.folder, entry, config.log_retention_days)
 
 
 def _operator() -> str:

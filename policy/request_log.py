@@ -2,7 +2,7 @@
 
 A person's identifier is never written: only a salted hash (HMAC-SHA-256 with a salt made on
 first use and kept beside the log), enough to tell that two requests were about the same person
-without saying who. Receipts are scrubbed of the identifier before they are written. Entries
+without saying who. Callers scrub receipts of the identifier (`scrub`) before recording. Entries
 older than the retention period are dropped whenever the log is written or read.
 """
 
@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,16 +32,15 @@ def subject_hash(folder: Path, kind: str, value: str) -> str:
     return "hmac-sha256:" + digest.hexdigest()
 
 
-def record(folder: Path, entry: dict, retention_days: int, raw: str) -> dict:
-    """Append `entry` (with `raw`, the identifier, scrubbed out of it); returns what was written."""
-    written = scrub(entry, raw, "(identifier)")
+def record(folder: Path, entry: dict, retention_days: int) -> dict:
+    """Append `entry` (dropping entries past the retention period first); returns it."""
     purge(folder, retention_days)
     folder.mkdir(parents=True, exist_ok=True)
     path = log_path(folder)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     with os.fdopen(descriptor, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(written, sort_keys=True, default=str) + "\n")
-    return written
+        handle.write(json.dumps(entry, sort_keys=True, default=str) + "\n")
+    return entry
 
 
 def read(folder: Path, retention_days: int) -> list[dict]:
@@ -64,20 +64,26 @@ def purge(folder: Path, retention_days: int, now: datetime | None = None) -> int
 
 
 def scrub(value: Any, raw: str, replacement: str) -> Any:
-    """`value` with every occurrence of `raw` (any case) replaced, in nested dicts and lists."""
+    """`value` with `raw` (any case, as a whole token) replaced, in nested dicts and lists.
+
+    Whole tokens only, so a short user id such as "2" does not eat the digits of a timestamp.
+    """
     if not raw:
         return value
+    pattern = re.compile(rf"(?<![\w.@+-]){re.escape(raw)}(?![\w.@+-])", re.IGNORECASE)
+    return _replace(value, pattern, replacement)
+
+
+def _replace(value: Any, pattern: re.Pattern[str], replacement: str) -> Any:
     if isinstance(value, dict):
-        return {scrub(k, raw, replacement): scrub(v, raw, replacement) for k, v in value.items()}
+        return {
+            _replace(k, pattern, replacement): _replace(v, pattern, replacement)
+            for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
-        return [scrub(item, raw, replacement) for item in value]
+        return [_replace(item, pattern, replacement) for item in value]
     if isinstance(value, str):
-        lowered, needle = value.lower(), raw.lower()
-        out, start = [], 0
-        while (found := lowered.find(needle, start)) >= 0:
-            out += [value[start:found], replacement]
-            start = found + len(raw)
-        return "".join(out) + value[start:]
+        return pattern.sub(replacement, value)
     return value
 
 

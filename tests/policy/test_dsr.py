@@ -112,6 +112,14 @@ def test_no_deletion_key_says_which_setting(dsr_config):
     assert "KANON_DSR_CREDENTIALS" in result.outcomes[1].message
 
 
+def test_a_short_identifier_does_not_mangle_the_log(dsr_config, key_path, admin):
+    result = dsr.delete(dsr_config, dsr.Subject("user_id", "2"), deletion_key(key_path))
+    [entry] = request_log.read(dsr_config.folder, 365)
+    receipt = entry["tools"]["ga4"]["receipt"]
+    assert receipt["deletion_request_time"] == result.outcomes[1].receipt["deletion_request_time"]
+    assert entry["when"] == result.when
+
+
 def test_gmail_addresses_are_normalised_as_google_asks():
     assert dsr.normalised_email(" Jo.Doe @Gmail.com") == "jodoe@gmail.com"
     assert dsr.normalised_email("Jo.Doe@Example.com") == "jo.doe@example.com"
@@ -136,7 +144,7 @@ def test_old_entries_are_dropped_after_the_retention_period(tmp_path):
     old = (datetime.now(UTC) - timedelta(days=40)).isoformat()
     recent = datetime.now(UTC).isoformat()
     for when in (old, recent):
-        request_log.record(tmp_path, {"when": when, "action": "lookup"}, 365, raw="a@b.c")
+        request_log.record(tmp_path, {"when": when, "action": "lookup"}, 365)
     assert len(request_log.read(tmp_path, 365)) == 2
     assert [e["when"] for e in request_log.read(tmp_path, 30)] == [recent]
     mode = stat.S_IMODE((tmp_path / request_log.LOG_NAME).stat().st_mode)
@@ -149,3 +157,5 @@ def test_scrub_replaces_the_identifier_anywhere():
         "a": ["Mail (id) here"],
         "(id)": 1,
     }
+    assert request_log.scrub("user 2 at 2026-12-02", "2", "(id)") == "user (id) at 2026-12-02"
+    assert request_log.scrub("ann@example.com", "n@example.com", "(id)") == "ann@example.com"
