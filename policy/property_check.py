@@ -360,7 +360,8 @@ def _stream_redaction(context: _Context, stream: Any) -> Finding:
         found_text + ".",
         f"email addresses and the query parameters {', '.join(wanted) or '(none)'} are "
         "redacted before GA4 stores them.",
-        f"In GA4 open Admin → Data streams → {stream.display_name or 'the stream'} → Redact "
+        "In GA4 open Admin → Data collection and modification → Data streams → "
+        f"{stream.display_name or 'the stream'} → Redact "
         "data, turn on Email and Query parameters, and list: " + ", ".join(wanted) + ".",
     )
 
