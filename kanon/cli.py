@@ -1,8 +1,9 @@
-"""The `kanon` command: sample, sync, export, audit, purge, check-property, users, access-log."""
+"""The `kanon` command: sample, sync, export, audit, purge, check-property, dsr, users, logs."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from datetime import date
 from pathlib import Path
@@ -81,11 +82,34 @@ def _parser() -> argparse.ArgumentParser:
     purge = commands.add_parser("purge", help="delete everything older than the retention window")
     purge.set_defaults(run=cmd_purge)
 
-    check = commands.add_parser("check-property", help="check the GA4 property's settings")
+    check = commands.add_parser(
+        "check-property", help="check the GA4 property against the privacy policy (exit 0/1/3)"
+    )
+    check.add_argument("--json", action="store_true", help="print the findings as JSON")
     check.set_defaults(run=cmd_check_property)
-
+    _dsr_parser(commands)
     users_cli.add_commands(commands, day=_day)
     return parser
+
+
+def _dsr_parser(commands: argparse._SubParsersAction) -> None:
+    dsr = commands.add_parser("dsr", help="data-subject requests in Hotjar and GA4 (admins)")
+    actions = dsr.add_subparsers(required=True, metavar="ACTION")
+    for name, text in (
+        ("lookup", "show what Hotjar holds on a person; deletes nothing"),
+        ("delete", "delete what Hotjar and GA4 hold on a person, after a confirmation"),
+    ):
+        action = actions.add_parser(name, help=text)
+        who = action.add_mutually_exclusive_group(required=True)
+        who.add_argument("--email", help="the person's email address")
+        who.add_argument("--user-id", help="the user id your site sent to GA4 / Hotjar")
+        who.add_argument("--client-id", help="GA4's client id (the _ga cookie)")
+        if name == "delete":
+            action.add_argument("--yes", action="store_true", help="do not ask to confirm")
+        action.set_defaults(run=cmd_dsr, dsr_action=name)
+    log = actions.add_parser("log", help="print the request log (identifiers hashed)")
+    log.add_argument("--json", action="store_true", help="one JSON object per line")
+    log.set_defaults(run=cmd_dsr_log)
 
 
 def cmd_sample(settings: Settings, args: argparse.Namespace) -> int:
@@ -138,11 +162,76 @@ def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_check_property(settings: Settings, args: argparse.Namespace) -> int:
-    from connectors.ga4_admin import check_property
+    from connectors.ga4_auth import load_credentials
+    from kanon.policy_setup import last_check_path, property_config
+    from policy.config import PolicyError
+    from policy.property_check import EXIT_NOT_RUN, check_property, save_report
 
-    result = check_property(settings)
+    try:
+        report = check_property(property_config(settings), load_credentials())
+    except (PolicyError, ConnectorError) as error:
+        print(f"kanon: error: {error}", file=sys.stderr)
+        return EXIT_NOT_RUN
+    save_report(report, last_check_path(settings))
+    print(json.dumps(report.to_dict(), indent=2) if args.json else "\n".join(report.lines()))
+    return report.exit_code
+
+
+def cmd_dsr(settings: Settings, args: argparse.Namespace) -> int:
+    from kanon.policy_setup import dsr_config
+    from policy import dsr, google
+    from policy.config import PolicyError
+
+    kind, value = next(
+        (kind, getattr(args, kind)) for kind in dsr.KINDS if getattr(args, kind) is not None
+    )
+    try:
+        config = dsr_config(settings)
+        subject = dsr.Subject(kind, value)
+        if args.dsr_action == "lookup":
+            result = dsr.lookup(config, subject)
+        else:
+            if not (args.yes or _confirmed(kind, value)):
+                print("Nothing was deleted.", file=sys.stderr)
+                return EXIT_USAGE
+            key = config.ga4_key
+            result = dsr.delete(config, subject, lambda: google.key_credentials(key, [google.EDIT]))
+    except PolicyError as error:
+        print(f"kanon: error: {error}", file=sys.stderr)
+        return EXIT_FAILED
     print("\n".join(result.lines()))
-    return EXIT_OK if result.ok else EXIT_FAILED
+    return result.exit_code
+
+
+def cmd_dsr_log(settings: Settings, args: argparse.Namespace) -> int:
+    from policy import request_log
+
+    entries = request_log.read(settings.policy_folder, settings.dsr_log_retention_days)
+    if args.json:
+        for entry in entries:
+            print(json.dumps(entry, sort_keys=True))
+        return EXIT_OK
+    if not entries:
+        print("No data-subject request is logged.")
+    for entry in entries:
+        tools = ", ".join(f"{tool} {part['status']}" for tool, part in entry["tools"].items())
+        print(
+            f"{entry['when']}  {entry['action']:<6}  {entry['subject_kind']:<9}  "
+            f"{entry['subject_hash'][:24]}…  by {entry.get('by')}  {tools}"
+        )
+    return EXIT_OK
+
+
+def _confirmed(kind: str, value: str) -> bool:
+    prompt = (
+        f"Delete everything Hotjar and GA4 hold on the person with {kind} {value}? This cannot be "
+        "undone. Type 'delete' to go on: "
+    )
+    try:
+        return input(prompt).strip().lower() == "delete"
+    except EOFError:  # no terminal to ask: --yes is the way to say it
+        print("\nNo answer (use --yes in scripts).", file=sys.stderr)
+        return False
 
 
 def _release(settings: Settings):

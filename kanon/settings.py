@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from policy.config import CHECKS, HOTJAR_API_URL
 
 RETENTION_MONTHS = 14  # the privacy policy's promise; a setting may shorten it, never extend it
 
@@ -56,6 +59,16 @@ class Settings(BaseSettings):
     oidc_allowed_domain: str | None = None
     oidc_provider_label: str | None = None
     access_contact: str | None = None
+    # The rest of the privacy policy (`kanon check-property`, `kanon dsr`).
+    required_checks: Annotated[tuple[str, ...], NoDecode] = CHECKS
+    redacted_query_parameters: Annotated[tuple[str, ...], NoDecode] = ("email", "phone", "name")
+    hotjar_api_url: str = HOTJAR_API_URL
+    hotjar_org_id: str | None = None
+    hotjar_site_id: str | None = None
+    hotjar_client_id: str | None = None
+    hotjar_client_secret: SecretStr | None = None
+    dsr_credentials: Path | None = None
+    dsr_log_retention_days: int = Field(1095, ge=1, description="how long the DSR log is kept")
 
     @field_validator("ga4_property")
     @classmethod
@@ -64,6 +77,21 @@ class Settings(BaseSettings):
             value = value.removeprefix("properties/")
             if not value.isdigit():
                 raise ValueError("must be the numeric GA4 property id, e.g. 123456789")
+        return value
+
+    @field_validator("required_checks", "redacted_query_parameters", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):  # from the environment: "retention,access"
+            return tuple(item.strip() for item in value.split(",") if item.strip())
+        return value
+
+    @field_validator("required_checks")
+    @classmethod
+    def _known_checks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = sorted(set(value) - set(CHECKS))
+        if unknown:
+            raise ValueError(f"unknown check(s) {', '.join(unknown)}; checks: {', '.join(CHECKS)}")
         return value
 
     @classmethod
@@ -92,6 +120,11 @@ class Settings(BaseSettings):
     @property
     def accounts_path(self) -> Path:
         return self.home / "accounts.sqlite"
+
+    @property
+    def policy_folder(self) -> Path:
+        """The last property check, the DSR request log and its salt."""
+        return self.home / "policy"
 
 
 def load_settings(**overrides: object) -> Settings:

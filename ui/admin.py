@@ -77,17 +77,55 @@ def sync_outcome() -> None:
 
 
 def check_property(settings: Settings) -> None:
-    """The GA4 property's retention and signals, read through the Admin API."""
+    """Run `kanon check-property`'s checks, keep the result, and show every finding."""
     from connectors.base import ConnectorError
-    from connectors.ga4_admin import check_property as read_property
+    from connectors.ga4_auth import load_credentials
+    from kanon.policy_setup import last_check_path, property_config
+    from policy import property_check as checks
+    from policy.config import PolicyError
 
     try:
-        result = read_property(settings)
-    except (ConnectorError, ValueError) as error:
-        st.error(f"Could not read the property: {format.plain(error)}")
+        report = checks.check_property(property_config(settings), load_credentials())
+    except (PolicyError, ConnectorError, ValueError) as error:
+        st.error(f"Could not check the property: {format.plain(error)}")
         return
-    text = "\n".join(f"- {format.plain(line)}" for line in result.lines())
-    if result.ok:
+    checks.save_report(report, last_check_path(settings))
+    text = "\n".join(f"- {format.plain(line.strip())}" for line in report.lines())
+    if report.exit_code == checks.EXIT_OK:
         st.success(text, icon=":material/verified:")
-    else:
+    elif report.exit_code == checks.EXIT_BROKEN:
         st.error(text, icon=":material/report:")
+    else:
+        st.warning(text, icon=":material/help:")
+
+
+def dsr_log(settings: Settings, identity: Identity) -> None:
+    """The data-subject request log, identifiers hashed (admins only)."""
+    from policy import request_log
+
+    if not may(identity, ADMINISTER):
+        denied(ADMINISTER)
+        return
+    entries = request_log.read(settings.policy_folder, settings.dsr_log_retention_days)
+    if not entries:
+        st.caption("No data-subject request is logged. Run `kanon dsr lookup|delete` to make one.")
+        return
+    rows = [
+        {
+            "When": entry["when"],
+            "Request": entry["action"],
+            "By": entry.get("by"),
+            "Identifier": entry["subject_kind"],
+            "Person (salted hash)": entry["subject_hash"].removeprefix("hmac-sha256:")[:16],
+            **{tool: part["status"] for tool, part in entry["tools"].items()},
+            "Receipts": "; ".join(
+                f"{tool}: {part['message']}" for tool, part in entry["tools"].items()
+            ),
+        }
+        for entry in reversed(entries)
+    ]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="dsr-log")
+    st.caption(
+        f"Kept {settings.dsr_log_retention_days} days (dsr_log_retention_days). A person is "
+        "stored only as a hash salted per installation: the same person gives the same hash."
+    )

@@ -10,8 +10,9 @@ connector (normally `SampleConnector`) with GA4's semantics:
   rows, `rowCount` is the total; `metadata` carries timeZone, subjectToThresholding,
   dataLossFromOtherRow and sampling; `propertyQuota` is charged from an hourly and a daily budget
   with a rough token model (not Google's formula) and 429 RESOURCE_EXHAUSTED once spent.
-- `GET /v1beta/properties/{id}/metadata`, `GET /v1beta|v1alpha/properties/{id}`,
-  `.../dataRetentionSettings` and `GET /v1alpha/properties/{id}/googleSignalsSettings`.
+- `GET /v1beta/properties/{id}/metadata`;
+- the Admin API calls of `kanon check-property` and `kanon dsr`, answered by the fake in
+  `tests/emulator/admin_emulator.py` from `admin=AdminProperty(...)`.
 - `POST /token`: an OAuth token endpoint that only counts visits, so tests can prove that no
   token exchange happens (service accounts sign their own JWTs).
 
@@ -40,9 +41,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qsl
 
 from connectors.base import ReportRequest, ReportResult
 from connectors.catalog import DIMENSIONS, METRICS, CatalogError
+from tests.emulator.admin_emulator import AdminApi, AdminError, AdminProperty
 
 METRIC_TYPES = {
     "activeUsers": "TYPE_INTEGER",
@@ -93,14 +96,19 @@ def default_token_cost(request: ReportRequest, total_rows: int, returned_rows: i
 class ApiError(Exception):
     """An error answered as GA4 does: {"error": {"code", "message", "status"}}."""
 
-    def __init__(self, code: int, message: str) -> None:
+    def __init__(self, code: int, message: str, reason: str | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.reason = reason  # google.rpc.ErrorInfo reason, e.g. ACCESS_TOKEN_SCOPE_INSUFFICIENT
 
     def body(self) -> dict:
         status = STATUS_NAMES.get(self.code, "UNKNOWN")
-        return {"error": {"code": self.code, "message": self.message, "status": status}}
+        error: dict[str, Any] = {"code": self.code, "message": self.message, "status": status}
+        if self.reason:
+            info = "type.googleapis.com/google.rpc.ErrorInfo"
+            error["details"] = [{"@type": info, "reason": self.reason, "domain": "googleapis.com"}]
+        return {"error": error}
 
 
 @dataclass
@@ -177,8 +185,9 @@ class GA4Emulator:
         token_cost: TokenCost = default_token_cost,
         time_zone: str | None = None,
         display_name: str = "Kanon sample property",
-        data_retention: str = "FOURTEEN_MONTHS",
+        data_retention: str | None = None,
         google_signals: str | None = "GOOGLE_SIGNALS_DISABLED",
+        admin: AdminProperty | None = None,
         fault_delay: float = 2.0,
         port: int = 0,
     ) -> None:
@@ -189,8 +198,10 @@ class GA4Emulator:
         self.token_cost = token_cost
         self.time_zone = time_zone
         self.display_name = display_name
-        self.data_retention = data_retention
-        self.google_signals = google_signals  # None: the alpha API answers 403
+        self.admin = admin or AdminProperty(google_signals=google_signals)
+        if data_retention is not None:  # the older shorthand for both retention settings
+            self.admin.event_data_retention = self.admin.user_data_retention = data_retention
+        self.admin_api = AdminApi(self.admin, self.property_id, self._property)
         self.fault_delay = fault_delay
         self.log: list[LoggedRequest] = []
         self.token_requests = 0
@@ -308,7 +319,14 @@ class GA4Emulator:
         with self._lock:
             self.log.append(entry)
 
-    def handle(self, method: str, path: str, body: dict | None) -> _Answer:
+    def handle(
+        self,
+        method: str,
+        path: str,
+        body: dict | None,
+        query: dict[str, str] | None = None,
+        authorization: str | None = None,
+    ) -> _Answer:
         """Route one API request; faults that need the socket are applied by the handler."""
         fault = self._next_fault(path)
         if fault is not None and fault.kind in ("429", "500", "503", "403", "400"):
@@ -316,7 +334,14 @@ class GA4Emulator:
         if fault is not None and fault.kind == "timeout":
             time.sleep(fault.delay if fault.delay is not None else self.fault_delay)
         try:
-            answer = self._route(method, path, body)
+            if self.admin_api.knows(path):
+                answer = _Answer(
+                    200, self.admin_api.answer(method, path, body or {}, query or {}, authorization)
+                )
+            else:
+                answer = self._route(method, path, body)
+        except AdminError as error:
+            answer = _Answer(error.code, ApiError(error.code, error.message, error.reason).body())
         except ApiError as error:
             answer = _Answer(error.code, error.body())
         answer.fault = fault
@@ -348,11 +373,6 @@ class GA4Emulator:
             ("POST", "v1beta", ":runReport"): self._run_report,
             ("POST", "v1beta", ":batchRunReports"): self._batch_run_reports,
             ("GET", "v1beta", "/metadata"): self._metadata,
-            ("GET", "v1beta", ""): self._property,
-            ("GET", "v1alpha", ""): self._property,
-            ("GET", "v1beta", "/dataRetentionSettings"): self._data_retention,
-            ("GET", "v1alpha", "/dataRetentionSettings"): self._data_retention,
-            ("GET", "v1alpha", "/googleSignalsSettings"): self._google_signals,
         }
         route = routes.get((method, version, rest))
         if route is None:
@@ -495,18 +515,16 @@ class GA4Emulator:
 
     # --- Admin API --------------------------------------------------------------------------
 
-    def _property(self, body: dict) -> _Answer:
-        return _Answer(
-            200,
-            {
-                "name": f"properties/{self.property_id}",
-                "displayName": self.display_name,
-                "timeZone": self.property_time_zone(),
-                "currencyCode": "NOK",
-                "propertyType": "PROPERTY_TYPE_ORDINARY",
-                "serviceLevel": "GOOGLE_ANALYTICS_STANDARD",
-            },
-        )
+    def _property(self) -> dict:
+        """The property resource, for the Admin API fake."""
+        return {
+            "name": f"properties/{self.property_id}",
+            "displayName": self.display_name,
+            "timeZone": self.property_time_zone(),
+            "currencyCode": "NOK",
+            "propertyType": "PROPERTY_TYPE_ORDINARY",
+            "serviceLevel": "GOOGLE_ANALYTICS_STANDARD",
+        }
 
     def property_time_zone(self) -> str:
         """The configured zone, else the one the wrapped connector reports (asked once)."""
@@ -515,29 +533,6 @@ class GA4Emulator:
             probe = ReportRequest((), ("activeUsers",), today, today)
             self.time_zone = self.connector.run(probe).time_zone or "UTC"
         return self.time_zone
-
-    def _data_retention(self, body: dict) -> _Answer:
-        return _Answer(
-            200,
-            {
-                "name": f"properties/{self.property_id}/dataRetentionSettings",
-                "eventDataRetention": self.data_retention,
-                "userDataRetention": self.data_retention,
-                "resetUserDataOnNewActivity": True,
-            },
-        )
-
-    def _google_signals(self, body: dict) -> _Answer:
-        if self.google_signals is None:
-            raise ApiError(403, "The caller does not have permission (emulated alpha API).")
-        return _Answer(
-            200,
-            {
-                "name": f"properties/{self.property_id}/googleSignalsSettings",
-                "state": self.google_signals,
-                "consent": "GOOGLE_SIGNALS_CONSENT_CONSENTED",
-            },
-        )
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -556,7 +551,8 @@ class _Handler(BaseHTTPRequestHandler):
         pass  # keep test output quiet
 
     def _serve(self, method: str) -> None:
-        path = self.path.split("?", 1)[0]
+        path, _, query_string = self.path.partition("?")
+        query = dict(parse_qsl(query_string))
         raw = self._read_body()
         if path == "/token":
             with self.emulator._lock:
@@ -573,7 +569,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._finish(entry, 400, json.dumps(error.body()).encode())
             return
         try:
-            answer = self.emulator.handle(method, path, entry.body)
+            answer = self.emulator.handle(
+                method, path, entry.body, query, self.headers.get("Authorization")
+            )
         except Exception as error:  # a bug in the wrapped connector: answer as GA4 would
             answer = _Answer(500, ApiError(500, f"Internal error: {error}").body())
         entry.fault = answer.fault.kind if answer.fault else None

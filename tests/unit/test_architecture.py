@@ -9,7 +9,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-CODE = ["app.py", "ui", "connectors", "store", "reports", "access", "kanon"]
+CODE = ["app.py", "ui", "connectors", "policy", "store", "reports", "access", "kanon"]
 RAW_READERS = {"store/db.py", "kanon/sync.py"}
 
 
@@ -59,5 +59,15 @@ def test_nothing_but_protect_builds_a_release():
         for path in python_files()
         if "_BUILDER" in path.read_text(encoding="utf-8")
         and path.relative_to(ROOT).as_posix() != "reports/protect.py"
+    ]
+    assert offenders == []
+
+
+def test_connectors_get_their_own_options_not_kanons_settings():
+    """Connectors answer questions; kanon/ (the sync and the CLI) hands them their options."""
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in sorted((ROOT / "connectors").rglob("*.py"))
+        if any(m.startswith("kanon") for m in imported_modules(path))
     ]
     assert offenders == []

@@ -46,6 +46,9 @@ if settings.ga4_property is None:
 elif st.button("Check property settings", icon=":material/fact_check:", key="check_property"):
     admin.check_property(settings)
 
+st.subheader("Data-subject requests")
+admin.dsr_log(settings, identity)
+
 st.subheader("Sync history")
 history = data.syncs(str(settings.store_path))
 if history.empty:

@@ -5,7 +5,7 @@ import streamlit as st
 
 from access.roles import READ_PRIVACY
 from connectors.catalog import BREAKDOWNS
-from ui import data, page
+from ui import data, page, policy
 
 view = page.start("Privacy", "privacy", action=READ_PRIVACY)
 k = view.release.k
@@ -77,3 +77,5 @@ st.caption(
     "folded rare rows into one “(other)” row, which Kanon never shows as such. Sampled: GA4 "
     "estimated the figures from a sample of events."
 )
+
+policy.promises(view.settings)
