@@ -25,6 +25,7 @@ class Lookup:
 
     account: Account | None
     expired: bool = False  # the session existed but was idle for too long
+    expired_for: str = ""  # whose session that was
 
 
 def _hash(token: str) -> str:
@@ -64,7 +65,7 @@ class Sessions:
                 return Lookup(None)
             if at - row["last_seen"] > self.idle_seconds:
                 con.execute("DELETE FROM sessions WHERE token_hash = ?", (key,))
-                return Lookup(None, expired=True)
+                return Lookup(None, expired=True, expired_for=row["name"])
             if row["disabled"]:
                 con.execute("DELETE FROM sessions WHERE token_hash = ?", (key,))
                 return Lookup(None)

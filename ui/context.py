@@ -81,7 +81,7 @@ def identity(settings: Settings) -> Identity:
     lookup = gate(settings).sessions.lookup(st.session_state.get(TOKEN))
     if lookup.account is None:
         if lookup.expired:
-            _signed_out_when_idle(settings, "")
+            _signed_out_when_idle(settings, lookup.expired_for)
         st.session_state.pop(TOKEN, None)
         return ANONYMOUS
     account = lookup.account

@@ -153,7 +153,9 @@ def test_an_idle_session_asks_to_sign_in_again(install, monkeypatch):
     at.run()
     assert [t.value for t in at.title] == ["Sign in to Kanon"] and shows_no_number(at)
     assert "1 minutes without activity" in at.info[0].value
-    assert log.entries(install / "access.log", action=log.IDLE_TIMEOUT)
+    assert [e["who"] for e in log.entries(install / "access.log", action=log.IDLE_TIMEOUT)] == [
+        "ana"
+    ]
 
 
 def test_a_removed_or_disabled_account_loses_access_at_its_next_click(install):

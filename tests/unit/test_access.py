@@ -67,7 +67,7 @@ def test_a_session_lasts_while_active_and_ends_when_idle(gate):
     assert sessions.lookup(token, now=1050.0).account.name == "ana"
     assert sessions.lookup(token, now=1100.0).account is not None  # 50 s after the last use
     lookup = sessions.lookup(token, now=1200.0)
-    assert lookup.account is None and lookup.expired
+    assert lookup.account is None and lookup.expired and lookup.expired_for == "ana"
     assert sessions.lookup(token, now=1201.0) == sessions.lookup(None)  # gone for good
     assert sessions.lookup("a guessed token").account is None
 
