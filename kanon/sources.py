@@ -6,6 +6,7 @@ from pathlib import Path
 
 from connectors.base import Connector
 from kanon.settings import Settings
+from reports.export import Facts
 
 SOURCES = ("sample", "ga4")
 
@@ -29,3 +30,17 @@ def make_connector(settings: Settings, source: str | None = None) -> Connector:
     if folder.is_dir():
         return SampleConnector(data_dir=folder)
     return SampleConnector(seed=settings.sample_seed)
+
+
+GA4_TIME_ZONE = "the GA4 property's reporting time zone (GA4 Admin → Property settings)"
+
+
+def summary_facts(settings: Settings, source: str | None) -> Facts:
+    """What a summary's provenance says about the property behind a release from `source`."""
+    source = source or settings.source
+    if source == "sample":
+        from connectors.sample import TIME_ZONE
+
+        return Facts(source="sample", property_id=None, time_zone=TIME_ZONE)
+    # The release does not record the zone GA4 reported in; the property's setting decides it.
+    return Facts(source=source, property_id=settings.ga4_property, time_zone=GA4_TIME_ZONE)

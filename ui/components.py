@@ -48,6 +48,18 @@ CATEGORY_TITLES = {
     "countries": "Country",
 }
 TABLE_FIGURES = HEADLINE_FIGURES
+# Decimals of each figure in a table (the table's text is the page's; the column configs
+# only name and size the columns, so this one formatting applies).
+TABLE_DECIMALS = {
+    "users": 0,
+    "sessions": 0,
+    "views": 0,
+    "views_per_session": 2,
+    "avg_session_duration": 1,
+    "engagement_rate": 1,
+    "bounce_rate": 1,
+    "engagement_per_session": 1,
+}
 ENGAGEMENT_FIGURES = (
     "views",
     "engagement_per_session",
@@ -309,7 +321,7 @@ def breakdown_section(view: PageView, name: str, metric: str | None = None) -> N
         plot(charts.category_trend_chart(cells, metric, grain), key=f"trend-{name}", grain=grain)
     withheld_line(view, name)
     st.dataframe(
-        display_table(table, name, view.release.k, view.selection.grain),
+        styled(display_table(table, name, view.release.k, view.selection.grain), table),
         hide_index=True,
         column_config=table_columns(name, view.selection.grain),
         height=min(38 + 35 * len(table), 420),
@@ -333,9 +345,13 @@ def display_table(
         shown["Title"] = table["label"].map(format.clip)
     # The status sits next to the name, so a withheld or partial row is never read as complete.
     shown["Status"] = [
-        format.status(s, k, int(w), int(p), grain)
-        for s, w, p in zip(
-            table["status"], table["withheld_periods"], table["periods"], strict=True
+        format.status(s, k, int(w), int(p), grain, bool(o))
+        for s, w, p, o in zip(
+            table["status"],
+            table["withheld_periods"],
+            table["periods"],
+            table["other"],
+            strict=True,
         )
     ]
     for column in figures:
@@ -343,28 +359,36 @@ def display_table(
     return shown
 
 
+def styled(shown: pd.DataFrame, table: pd.DataFrame) -> pd.io.formats.style.Styler:
+    """Figures as text: a blank figure reads "withheld", except in the "Other (not listed)" row,
+    whose visitors (and figures that do not add up across rows) are no sums and read "—"."""
+    figures = [c for c in shown.columns if c in TABLE_DECIMALS]
+    styler = shown.style
+    for column in figures:
+        text = f"{{:,.{TABLE_DECIMALS[column]}f}}"
+        styler = styler.format(text, na_rep="withheld", subset=[column])
+    listed = table["other"].astype(bool) & (table["status"] != "withheld")
+    other = list(shown.index[listed.to_numpy()])
+    for column in figures if other else ():
+        text = f"{{:,.{TABLE_DECIMALS[column]}f}}"
+        styler = styler.format(text, na_rep=format.NOT_A_SUM, subset=(other, [column]))
+    return styler
+
+
 def table_columns(name: str, grain: str) -> dict:
-    count = {"format": "localized"}
     config = {
         CATEGORY_TITLES[name]: st.column_config.TextColumn(width="medium"),
         "users": st.column_config.NumberColumn(
             f"Visitors per {grain}",
             help=f"Average of the published {grain}ly counts; visitors never add up.",
-            **count,
         ),
-        "sessions": st.column_config.NumberColumn(LABELS["sessions"], width="small", **count),
-        "views": st.column_config.NumberColumn(LABELS["views"], width="small", **count),
-        "views_per_session": st.column_config.NumberColumn(
-            LABELS["views_per_session"], format="%.2f"
-        ),
-        "avg_session_duration": st.column_config.NumberColumn(
-            LABELS["avg_session_duration"], format="%.1f"
-        ),
-        "engagement_rate": st.column_config.NumberColumn(LABELS["engagement_rate"], format="%.1f"),
-        "bounce_rate": st.column_config.NumberColumn(LABELS["bounce_rate"], format="%.1f"),
-        "engagement_per_session": st.column_config.NumberColumn(
-            LABELS["engagement_per_session"], format="%.1f"
-        ),
+        "sessions": st.column_config.NumberColumn(LABELS["sessions"], width="small"),
+        "views": st.column_config.NumberColumn(LABELS["views"], width="small"),
+        "views_per_session": st.column_config.NumberColumn(LABELS["views_per_session"]),
+        "avg_session_duration": st.column_config.NumberColumn(LABELS["avg_session_duration"]),
+        "engagement_rate": st.column_config.NumberColumn(LABELS["engagement_rate"]),
+        "bounce_rate": st.column_config.NumberColumn(LABELS["bounce_rate"]),
+        "engagement_per_session": st.column_config.NumberColumn(LABELS["engagement_per_session"]),
         "Status": st.column_config.TextColumn(
             width="medium",
             help="Partly withheld rows add up the published periods only.",
@@ -381,15 +405,17 @@ def engagement_section(view: PageView) -> None:
     if table.empty:
         st.info("No figures for this range.")
         return
-    leading = table[table["views"].notna()].nlargest(15, "views")
+    leading = charts.listed(table)
+    leading = leading[leading["views"].notna()].nlargest(15, "views")
     plot(
         charts.category_bar_chart(by_category(leading), "engagement_per_session"),
         key="bar-pages-engagement",
     )
     st.caption("The 15 most viewed pages, by engagement time per visit.")
     withheld_line(view, "pages")
+    shown = display_table(table, "pages", view.release.k, view.selection.grain, ENGAGEMENT_FIGURES)
     st.dataframe(
-        display_table(table, "pages", view.release.k, view.selection.grain, ENGAGEMENT_FIGURES),
+        styled(shown, table),
         hide_index=True,
         column_config=table_columns("pages", view.selection.grain),
         height=420,
