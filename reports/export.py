@@ -214,16 +214,29 @@ def read_summary(source: bytes | str | Path) -> tuple[dict[str, str], pd.DataFra
         skip = int(first.split(delimiter)[1])
         lines = text.split("\r\n")[:skip]
         header = {key: value for key, value in csv.reader(lines, delimiter=delimiter)}
+    decimal = "," if delimiter == ";" else "."
     frame = pd.read_csv(
         io.StringIO(text),
         skiprows=skip,
         sep=delimiter,
-        decimal="," if delimiter == ";" else ".",
+        decimal=decimal,
         keep_default_na=False,
         na_values=[""],
-        dtype={"category": str, "title": str, "status": str},
+        dtype=str,
     )
+    for column in FIGURE_COLUMNS.values():
+        if column in frame:
+            frame[column] = frame[column].map(lambda v: _parsed(v, decimal)).astype("object")
     return header, frame
+
+
+def _parsed(value: object, decimal: str) -> object:
+    """A figure read back: a float, a mark (`withheld`, `—`) as text, or None when blank."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    if value in (SHOWN_WITHHELD, NOT_A_SUM):
+        return value
+    return float(str(value).replace(decimal, "."))
 
 
 def inert(text: str) -> str:
