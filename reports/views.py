@@ -73,7 +73,9 @@ def series(release: Release, breakdown: str, selection: Selection) -> pd.DataFra
     if breakdown != OVERVIEW:
         rare = rare_categories(release, breakdown)
         listed = cells[~cells["category"].isin(rare)]
-        cells = pd.concat([listed, _other_rows(release, breakdown, selection, cells)])
+        other = _other_rows(release, breakdown, selection, cells)
+        cells = pd.concat([listed, other]) if len(other) else listed.copy()
+        cells[FIGURES] = cells[FIGURES].astype("float64")
     cells["label"] = [
         OTHER if other else release.label(breakdown, c)
         for c, other in zip(cells["category"], cells["other"], strict=True)
