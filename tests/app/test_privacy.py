@@ -72,3 +72,10 @@ def test_no_role_no_privacy_figures(as_identity):
     as_identity(support.NOBODY_ID)
     at = support.open_page_alone("privacy")
     assert not at.metric and not at.dataframe
+
+
+def test_privacy_page_explains_which_names_are_not_listed(dev):
+    text = support.all_text(support.open_page("privacy"))
+    assert "withheld in every period of the release" in text
+    assert "Other (not listed)" in text and "“—”" in text
+    assert "not published in too few" in text  # the choice, said once
