@@ -48,8 +48,7 @@ CATEGORY_TITLES = {
     "countries": "Country",
 }
 TABLE_FIGURES = HEADLINE_FIGURES
-# Decimals of each figure in a table (the table's text is the page's; the column configs
-# only name and size the columns, so this one formatting applies).
+# Decimals of each figure a table writes as text (see `with_marks`).
 TABLE_DECIMALS = {
     "users": 0,
     "sessions": 0,
@@ -320,10 +319,13 @@ def breakdown_section(view: PageView, name: str, metric: str | None = None) -> N
         grain = view.selection.grain
         plot(charts.category_trend_chart(cells, metric, grain), key=f"trend-{name}", grain=grain)
     withheld_line(view, name)
+    shown, texts = with_marks(
+        display_table(table, name, view.release.k, view.selection.grain), table
+    )
     st.dataframe(
-        styled(display_table(table, name, view.release.k, view.selection.grain), table),
+        shown,
         hide_index=True,
-        column_config=table_columns(name, view.selection.grain),
+        column_config=table_columns(name, view.selection.grain, texts),
         height=min(38 + 35 * len(table), 420),
         placeholder="withheld",
         key=f"table-{name}",
@@ -359,36 +361,47 @@ def display_table(
     return shown
 
 
-def styled(shown: pd.DataFrame, table: pd.DataFrame) -> pd.io.formats.style.Styler:
-    """Figures as text: a blank figure reads "withheld", except in the "Other (not listed)" row,
-    whose visitors (and figures that do not add up across rows) are no sums and read "—"."""
-    figures = [c for c in shown.columns if c in TABLE_DECIMALS]
-    styler = shown.style
-    for column in figures:
-        text = f"{{:,.{TABLE_DECIMALS[column]}f}}"
-        styler = styler.format(text, na_rep="withheld", subset=[column])
-    listed = table["other"].astype(bool) & (table["status"] != "withheld")
-    other = list(shown.index[listed.to_numpy()])
-    for column in figures if other else ():
-        text = f"{{:,.{TABLE_DECIMALS[column]}f}}"
-        styler = styler.format(text, na_rep=format.NOT_A_SUM, subset=(other, [column]))
-    return styler
+def with_marks(shown: pd.DataFrame, table: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """The "Other (not listed)" row's visitors (and, for pages, figures that do not add up
+    across pages) are no sums of rows: they read "—", where a withheld figure shows the table's
+    placeholder, "withheld". A table has one placeholder, so those columns become text."""
+    other = (table["other"].astype(bool) & (table["status"] != "withheld")).to_numpy()
+    texts = tuple(
+        c for c in shown.columns if c in TABLE_DECIMALS and shown[c].isna().to_numpy()[other].any()
+    )
+    shown = shown.copy()
+    for column in texts:
+        digits = TABLE_DECIMALS[column]
+        shown[column] = [
+            (format.NOT_A_SUM if is_other else None) if pd.isna(v) else f"{v:,.{digits}f}"
+            for v, is_other in zip(shown[column], other, strict=True)
+        ]
+    return shown, texts
 
 
-def table_columns(name: str, grain: str) -> dict:
+def table_columns(name: str, grain: str, texts: tuple[str, ...] = ()) -> dict:
+    """Column titles and formats; `texts` are figure columns written as text (see `with_marks`)."""
+    count = {"format": "localized"}
     config = {
         CATEGORY_TITLES[name]: st.column_config.TextColumn(width="medium"),
         "users": st.column_config.NumberColumn(
             f"Visitors per {grain}",
             help=f"Average of the published {grain}ly counts; visitors never add up.",
+            **count,
         ),
-        "sessions": st.column_config.NumberColumn(LABELS["sessions"], width="small"),
-        "views": st.column_config.NumberColumn(LABELS["views"], width="small"),
-        "views_per_session": st.column_config.NumberColumn(LABELS["views_per_session"]),
-        "avg_session_duration": st.column_config.NumberColumn(LABELS["avg_session_duration"]),
-        "engagement_rate": st.column_config.NumberColumn(LABELS["engagement_rate"]),
-        "bounce_rate": st.column_config.NumberColumn(LABELS["bounce_rate"]),
-        "engagement_per_session": st.column_config.NumberColumn(LABELS["engagement_per_session"]),
+        "sessions": st.column_config.NumberColumn(LABELS["sessions"], width="small", **count),
+        "views": st.column_config.NumberColumn(LABELS["views"], width="small", **count),
+        "views_per_session": st.column_config.NumberColumn(
+            LABELS["views_per_session"], format="%.2f"
+        ),
+        "avg_session_duration": st.column_config.NumberColumn(
+            LABELS["avg_session_duration"], format="%.1f"
+        ),
+        "engagement_rate": st.column_config.NumberColumn(LABELS["engagement_rate"], format="%.1f"),
+        "bounce_rate": st.column_config.NumberColumn(LABELS["bounce_rate"], format="%.1f"),
+        "engagement_per_session": st.column_config.NumberColumn(
+            LABELS["engagement_per_session"], format="%.1f"
+        ),
         "Status": st.column_config.TextColumn(
             width="medium",
             help="Partly withheld rows add up the published periods only.",
@@ -396,6 +409,11 @@ def table_columns(name: str, grain: str) -> dict:
     }
     if name == "pages":
         config["Title"] = st.column_config.TextColumn(width="medium")
+    for column in texts:
+        label = config[column]["label"]
+        config[column] = st.column_config.TextColumn(
+            label, help=config[column].get("help"), alignment="right"
+        )
     return config
 
 
@@ -414,10 +432,11 @@ def engagement_section(view: PageView) -> None:
     st.caption("The 15 most viewed pages, by engagement time per visit.")
     withheld_line(view, "pages")
     shown = display_table(table, "pages", view.release.k, view.selection.grain, ENGAGEMENT_FIGURES)
+    shown, texts = with_marks(shown, table)
     st.dataframe(
-        styled(shown, table),
+        shown,
         hide_index=True,
-        column_config=table_columns("pages", view.selection.grain),
+        column_config=table_columns("pages", view.selection.grain, texts),
         height=420,
         placeholder="withheld",
         key="table-pages-engagement",

@@ -62,15 +62,16 @@ def assert_csv_matches_the_page(at, name: str, table: pd.DataFrame) -> None:
         assert rows["category"].nunique() == 1
         for column, figure in (("visits", "sessions"), ("page_views", "views")):
             expected = published_figure(rows, column)
-            support.assert_close(np.array([shown[figure].iloc[i]]), [expected])
+            support.assert_close(support.figure_column(shown, figure)[i : i + 1], [expected])
         visitors = [v for v in rows["visitors"] if isinstance(v, float)]
         if category == format.clip(views.OTHER):
             assert set(rows["visitors"]) <= {export.NOT_A_SUM, "withheld"}
             assert texts["users"].iloc[i] == "—"
         elif visitors:
-            assert shown["users"].iloc[i] == round(sum(visitors) / len(visitors))
+            users = support.figure_column(shown, "users")[i]
+            assert users == round(sum(visitors) / len(visitors))
         else:
-            assert pd.isna(shown["users"].iloc[i]) and texts["users"].iloc[i] == "withheld"
+            assert texts["users"].iloc[i] == "withheld"
     metric = "page_views" if name == "pages" else "visits"
     for trace in support.figure_keyed(at, f"trend-{name}")["data"]:
         rows = table[table["category"].map(charts.display_label) == trace["name"]]
