@@ -137,9 +137,9 @@ def test_the_summary_workbook_holds_every_report_with_the_csv_numbers(synced, tm
     out = tmp_path / "summary.xlsx"
     result = export(synced, out, "--summary", "--grain", "month", days=400)
     assert "workbook" in result.stdout
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: other work on the machine does not count
     book = openpyxl.load_workbook(out)
-    opened = time.perf_counter() - started
+    opened = time.process_time() - started
     assert opened < 2.0, f"a year at month grain took {opened:.2f} s to open"
     assert book.sheetnames[0] == "About" and len(book.sheetnames) == 9
     about = {r[0]: r[1] for r in book["About"].iter_rows(min_row=2, values_only=True) if r[0]}
