@@ -117,7 +117,7 @@ def _other_rows(
 
     Its additive figures are the period's published site total minus the period's published
     rows: a difference of published figures, so it reveals nothing the release does not
-    (tests/unit/test_other_row.py runs the attacker's check with it published). Where the site
+    (tests/unit/test_summaries.py proves it with the attacker's LP and audit). Where the site
     total is withheld, so is the row. Visitors, and figures that do not add up across this
     breakdown's rows (sessions across pages), stay blank: they are not sums of rows.
     """
@@ -157,7 +157,9 @@ def breakdown_table(release: Release, breakdown: str, selection: Selection) -> p
     """Per category over the selection: sums of published periods and the periods withheld."""
     cells = series(release, breakdown, selection)
     if cells.empty:
-        return pd.DataFrame(columns=["category", "label", "users", *ADDITIVE_SHOWN, "status"])
+        return pd.DataFrame(
+            columns=["category", "label", "other", "users", *ADDITIVE_SHOWN, "status"]
+        )
     cells["is_withheld"] = cells["status"] == SHOWN_WITHHELD
     grouped = cells.groupby(["category", "label", "other"], sort=False)
     table = grouped[ADDITIVE_SHOWN].sum(min_count=1)
