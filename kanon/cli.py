@@ -68,12 +68,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     sync.set_defaults(run=cmd_sync)
 
-    export = commands.add_parser("export", help="write a CSV summary from the release")
-    export.add_argument("--report", required=True, choices=list(BREAKDOWNS))
+    export = commands.add_parser(
+        "export", help="write a CSV summary of one report, or the workbook of every report"
+    )
+    what = export.add_mutually_exclusive_group(required=True)
+    what.add_argument("--report", choices=list(BREAKDOWNS), help="one report, as CSV")
+    what.add_argument("--summary", action="store_true", help="every report, as an XLSX workbook")
     export.add_argument("--grain", required=True, choices=list(GRAINS))
     export.add_argument("--start", required=True, type=_day, help="YYYY-MM-DD")
     export.add_argument("--end", required=True, type=_day, help="YYYY-MM-DD")
-    export.add_argument("--out", required=True, type=Path, help="CSV file to write")
+    export.add_argument("--out", required=True, type=Path, help="file to write")
+    export.add_argument(
+        "--dialect",
+        choices=["plain", "excel-nb"],
+        default="plain",
+        help="CSV flavour: plain (',' and '.', for tools; the default) or excel-nb "
+        "(';' and ',', for a spreadsheet with a Norwegian locale)",
+    )
     export.set_defaults(run=cmd_export)
 
     audit = commands.add_parser("audit", help="attacker check; exit 1 if any cell is exposed")
@@ -134,12 +145,25 @@ def cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
-    from reports.export import summary_for_range, to_csv
+    from kanon.sources import summary_facts
+    from reports import export
+    from reports.status import SHOWN_WITHHELD
+    from reports.workbook import summary_workbook
 
     release = _release(settings)
-    frame = summary_for_range(release, args.report, args.grain, args.start, args.end)
-    args.out.write_bytes(to_csv(frame))
-    withheld = int((frame["status"] != "published").sum())
+    facts = summary_facts(settings, release.info.get("source"))
+    if args.summary:
+        book = summary_workbook(release, args.grain, args.start, args.end, facts)
+        args.out.write_bytes(book)
+        print(
+            f"wrote the summary workbook ({args.grain}, {args.start} to {args.end}) to {args.out}"
+        )
+        return EXIT_OK
+    selection = export.selection_for(release, args.report, args.grain, args.start, args.end)
+    frame = export.summary(release, args.report, selection)
+    header = export.provenance(release, selection, facts, report=args.report)
+    args.out.write_bytes(export.to_csv(frame, header, args.dialect))
+    withheld = int((frame["visits"] == SHOWN_WITHHELD).sum())
     print(f"wrote {len(frame)} rows ({withheld} withheld) to {args.out}")
     return EXIT_OK
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from connectors.base import Connector, ConnectorError
 from kanon.settings import Settings
+from reports.export import Facts
 
 if TYPE_CHECKING:
     from connectors.ga4 import GA4Connector
@@ -49,3 +50,17 @@ def ga4_connector(settings: Settings, **overrides: Any) -> GA4Connector:
         **overrides,
     }
     return GA4Connector(settings.ga4_property, **options)
+
+
+GA4_TIME_ZONE = "the GA4 property's reporting time zone (GA4 Admin → Property settings)"
+
+
+def summary_facts(settings: Settings, source: str | None) -> Facts:
+    """What a summary's provenance says about the property behind a release from `source`."""
+    source = source or settings.source
+    if source == "sample":
+        from connectors.sample import TIME_ZONE
+
+        return Facts(source="sample", property_id=None, time_zone=TIME_ZONE)
+    # The release does not record the zone GA4 reported in; the property's setting decides it.
+    return Facts(source=source, property_id=settings.ga4_property, time_zone=GA4_TIME_ZONE)

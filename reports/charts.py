@@ -49,8 +49,14 @@ def site_trend_chart(trend: pd.DataFrame, metric: str, grain: str) -> go.Figure:
     return _layout(figure, f"{LABELS.get(metric, metric)} per {grain}")
 
 
+def listed(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows that name a category: the "Other (not listed)" remainder is no leader."""
+    return frame[~frame["other"].astype(bool)] if "other" in frame else frame
+
+
 def category_trend_chart(cells: pd.DataFrame, metric: str, grain: str, top: int = 8) -> go.Figure:
     """One line per leading category; withheld periods are gaps in the line."""
+    cells = listed(cells)
     published = cells[cells["status"] == PUBLISHED]
     leaders = (
         published.groupby("label")[metric]
@@ -77,6 +83,7 @@ def category_trend_chart(cells: pd.DataFrame, metric: str, grain: str, top: int 
 
 def category_bar_chart(table: pd.DataFrame, metric: str, top: int = 15) -> go.Figure:
     """Leading categories over the selection; only published figures have bars."""
+    table = listed(table)
     rows = table[table[metric].notna()].nlargest(top, metric).iloc[::-1]
     figure = go.Figure(
         go.Bar(x=rows[metric], y=[display_label(x) for x in rows["label"]], orientation="h")

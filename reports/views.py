@@ -13,11 +13,13 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from connectors.catalog import BREAKDOWNS, OVERVIEW
-from reports.cells import FIGURES
+from connectors.catalog import ADDITIVE, BREAKDOWNS, OVERVIEW
+from reports.cells import FIGURES, KEY
 from reports.grid import Selection, period_end, snap
 from reports.protect import Release
 from reports.status import PUBLISHED, SHOWN_WITHHELD, shown
+
+OTHER = "Other (not listed)"  # the one row per period that carries every category not listed
 
 ADDITIVE_SHOWN = ["sessions", "views", "engagement_seconds", "session_seconds", "engaged_sessions"]
 
@@ -64,18 +66,80 @@ def withheld_text(k: int) -> str:
 
 
 def series(release: Release, breakdown: str, selection: Selection) -> pd.DataFrame:
-    """One row per published or withheld cell in the selection, with rounded derived figures."""
-    table = release.table(breakdown, selection.grain)
-    cells = table[table["period"].isin(selection.periods)].copy()
-    cells["status"] = cells["status"].map(shown)
-    cells["label"] = [release.label(breakdown, c) for c in cells["category"]]
+    """One row per listed cell in the selection, and one "Other (not listed)" row per period
+    that withholds anything, with rounded derived figures. Rare categories are never named."""
+    cells = _selected(release, breakdown, selection)
+    cells["other"] = False
+    if breakdown != OVERVIEW:
+        rare = rare_categories(release, breakdown)
+        listed = cells[~cells["category"].isin(rare)]
+        other = _other_rows(release, breakdown, selection, cells)
+        cells = pd.concat([listed, other]) if len(other) else listed.copy()
+        cells[FIGURES] = cells[FIGURES].astype("float64")
+    cells["label"] = [
+        OTHER if other else release.label(breakdown, c)
+        for c, other in zip(cells["category"], cells["other"], strict=True)
+    ]
     cells["period_end"] = [period_end(p, selection.grain) for p in cells["period"]]
     cells = add_ratios(cells)
     return cells.sort_values(
-        ["period", "sessions", "views", "category"],
-        ascending=[True, False, False, True],
+        ["period", "other", "sessions", "views", "category"],
+        ascending=[True, True, False, False, True],
         ignore_index=True,
     )
+
+
+def rare_categories(release: Release, breakdown: str) -> frozenset[str]:
+    """Categories withheld in every period of the release, at every grain: never named.
+
+    The whole release decides, not the selection, so a category is listed or folded the same
+    way in every view and download. A category published in any period keeps its name: that
+    period has at least k visitors behind it, so the name describes no small group.
+    """
+    cells = release.cells
+    mine = cells[cells["breakdown"] == breakdown]
+    published = set(mine.loc[mine["status"] == PUBLISHED, "category"])
+    return frozenset(set(mine["category"]) - published)
+
+
+def _selected(release: Release, breakdown: str, selection: Selection) -> pd.DataFrame:
+    """The release's cells of the selection, statuses as people see them."""
+    table = release.table(breakdown, selection.grain)
+    cells = table[table["period"].isin(selection.periods)].copy()
+    cells["status"] = cells["status"].map(shown)
+    return cells
+
+
+def _other_rows(
+    release: Release, breakdown: str, selection: Selection, cells: pd.DataFrame
+) -> pd.DataFrame:
+    """One "Other (not listed)" row per period with a withheld cell.
+
+    Its additive figures are the period's published site total minus the period's published
+    rows: a difference of published figures, so it reveals nothing the release does not
+    (tests/unit/test_summaries.py proves it with the attacker's LP and audit). Where the site
+    total is withheld, so is the row. Visitors, and figures that do not add up across this
+    breakdown's rows (sessions across pages), stay blank: they are not sums of rows.
+    """
+    periods = sorted(set(cells.loc[cells["status"] == SHOWN_WITHHELD, "period"]))
+    columns = [*KEY, *FIGURES, "status", "other"]
+    if not periods:
+        return pd.DataFrame(columns=columns)
+    site = _selected(release, OVERVIEW, selection).set_index("period")
+    published = cells[cells["status"] == PUBLISHED].groupby("period")[list(ADDITIVE)].sum()
+    additive = BREAKDOWNS[breakdown].category_additive
+    rows = []
+    for period in periods:
+        row = {"breakdown": breakdown, "grain": selection.grain, "period": period}
+        row.update(category=OTHER, other=True, status=SHOWN_WITHHELD)
+        row.update(dict.fromkeys(FIGURES, np.nan))
+        if period in site.index and site.at[period, "status"] == PUBLISHED:
+            row["status"] = PUBLISHED
+            for figure in additive:
+                listed = published.at[period, figure] if period in published.index else 0.0
+                row[figure] = round(float(site.at[period, figure]) - float(listed), 3)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=columns)
 
 
 def add_ratios(frame: pd.DataFrame) -> pd.DataFrame:
@@ -93,9 +157,11 @@ def breakdown_table(release: Release, breakdown: str, selection: Selection) -> p
     """Per category over the selection: sums of published periods and the periods withheld."""
     cells = series(release, breakdown, selection)
     if cells.empty:
-        return pd.DataFrame(columns=["category", "label", "users", *ADDITIVE_SHOWN, "status"])
+        return pd.DataFrame(
+            columns=["category", "label", "other", "users", *ADDITIVE_SHOWN, "status"]
+        )
     cells["is_withheld"] = cells["status"] == SHOWN_WITHHELD
-    grouped = cells.groupby(["category", "label"], sort=False)
+    grouped = cells.groupby(["category", "label", "other"], sort=False)
     table = grouped[ADDITIVE_SHOWN].sum(min_count=1)
     table["users"] = grouped["users"].mean().round(0)  # an average of per-period counts
     table["periods"] = grouped.size()
@@ -103,8 +169,8 @@ def breakdown_table(release: Release, breakdown: str, selection: Selection) -> p
     table["status"] = grouped["status"].agg(_range_status)
     table = add_ratios(table.reset_index())
     return table.sort_values(
-        ["sessions", "views", "category"],
-        ascending=[False, False, True],
+        ["other", "sessions", "views", "category"],
+        ascending=[True, False, False, True],
         na_position="last",
         ignore_index=True,
     )
@@ -197,24 +263,31 @@ class Withheld:
 
 
 def withheld(release: Release, breakdown: str, selection: Selection) -> Withheld:
-    cells = series(release, breakdown, selection)
+    """Counts of the release's cells in the selection, and the share of the main figure."""
+    cells = _selected(release, breakdown, selection)
     figure = "views" if BREAKDOWNS[breakdown].scope == "page" else "sessions"
-    site = series(release, OVERVIEW, selection)
-    site = site[site["status"] == PUBLISHED]
-    share = None
-    if breakdown != OVERVIEW and not site.empty:
-        # Only periods whose site total is published, so the share is a function of published
-        # figures alone.
-        shown = cells[cells["period"].isin(site["period"]) & (cells["status"] == PUBLISHED)]
-        total = float(site[figure].sum())
-        if total > 0:
-            share = round(max(total - float(shown[figure].sum()), 0.0) / total * 100.0, 1)
     return Withheld(
         cells=len(cells),
         withheld_cells=int((cells["status"] == SHOWN_WITHHELD).sum()),
         figure=figure,
-        withheld_share=share,
+        withheld_share=withheld_shares(release, breakdown, selection).get(figure),
     )
+
+
+def withheld_shares(release: Release, breakdown: str, selection: Selection) -> dict[str, float]:
+    """Per figure that adds up across the breakdown's rows: the percentage of the site's figure
+    not in a published row. Only periods whose site total is published count, so each share is
+    a function of published figures alone; None where there is nothing to divide by."""
+    site = _selected(release, OVERVIEW, selection)
+    site = site[site["status"] == PUBLISHED]
+    cells = _selected(release, breakdown, selection)
+    shown = cells[cells["period"].isin(site["period"]) & (cells["status"] == PUBLISHED)]
+    shares = {}
+    for figure in BREAKDOWNS[breakdown].category_additive:
+        total = float(site[figure].sum())
+        missing = max(total - float(shown[figure].sum()), 0.0)
+        shares[figure] = round(missing / total * 100.0, 1) if total > 0 else None
+    return shares
 
 
 def ga4_flags(release: Release, breakdown: str, selection: Selection) -> dict[str, bool]:

@@ -50,6 +50,17 @@ CATEGORY_TITLES = {
     "countries": "Country",
 }
 TABLE_FIGURES = HEADLINE_FIGURES
+# Decimals of each figure a table writes as text (see `with_marks`).
+TABLE_DECIMALS = {
+    "users": 0,
+    "sessions": 0,
+    "views": 0,
+    "views_per_session": 2,
+    "avg_session_duration": 1,
+    "engagement_rate": 1,
+    "bounce_rate": 1,
+    "engagement_per_session": 1,
+}
 ENGAGEMENT_FIGURES = (
     "views",
     "engagement_per_session",
@@ -341,10 +352,13 @@ def breakdown_section(view: PageView, name: str, metric: str | None = None) -> N
         grain = view.selection.grain
         plot(charts.category_trend_chart(cells, metric, grain), key=f"trend-{name}", grain=grain)
     withheld_line(view, name)
+    shown, texts = with_marks(
+        display_table(table, name, view.release.k, view.selection.grain), table
+    )
     st.dataframe(
-        display_table(table, name, view.release.k, view.selection.grain),
+        shown,
         hide_index=True,
-        column_config=table_columns(name, view.selection.grain),
+        column_config=table_columns(name, view.selection.grain, texts),
         height=min(38 + 35 * len(table), 420),
         placeholder="withheld",
         key=f"table-{name}",
@@ -366,9 +380,13 @@ def display_table(
         shown["Title"] = table["label"].map(format.clip)
     # The status sits next to the name, so a withheld or partial row is never read as complete.
     shown["Status"] = [
-        format.status(s, k, int(w), int(p), grain)
-        for s, w, p in zip(
-            table["status"], table["withheld_periods"], table["periods"], strict=True
+        format.status(s, k, int(w), int(p), grain, bool(o))
+        for s, w, p, o in zip(
+            table["status"],
+            table["withheld_periods"],
+            table["periods"],
+            table["other"],
+            strict=True,
         )
     ]
     for column in figures:
@@ -376,7 +394,26 @@ def display_table(
     return shown
 
 
-def table_columns(name: str, grain: str) -> dict:
+def with_marks(shown: pd.DataFrame, table: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """The "Other (not listed)" row's visitors (and, for pages, figures that do not add up
+    across pages) are no sums of rows: they read "—", where a withheld figure shows the table's
+    placeholder, "withheld". A table has one placeholder, so those columns become text."""
+    other = (table["other"].astype(bool) & (table["status"] != "withheld")).to_numpy()
+    texts = tuple(
+        c for c in shown.columns if c in TABLE_DECIMALS and shown[c].isna().to_numpy()[other].any()
+    )
+    shown = shown.copy()
+    for column in texts:
+        digits = TABLE_DECIMALS[column]
+        shown[column] = [
+            (format.NOT_A_SUM if is_other else None) if pd.isna(v) else f"{v:,.{digits}f}"
+            for v, is_other in zip(shown[column], other, strict=True)
+        ]
+    return shown, texts
+
+
+def table_columns(name: str, grain: str, texts: tuple[str, ...] = ()) -> dict:
+    """Column titles and formats; `texts` are figure columns written as text (see `with_marks`)."""
     count = {"format": "localized"}
     config = {
         CATEGORY_TITLES[name]: st.column_config.TextColumn(width="medium"),
@@ -405,6 +442,11 @@ def table_columns(name: str, grain: str) -> dict:
     }
     if name == "pages":
         config["Title"] = st.column_config.TextColumn(width="medium")
+    for column in texts:
+        label = config[column]["label"]
+        config[column] = st.column_config.TextColumn(
+            label, help=config[column].get("help"), alignment="right"
+        )
     return config
 
 
@@ -414,17 +456,20 @@ def engagement_section(view: PageView) -> None:
     if table.empty:
         st.info("No figures for this range.")
         return
-    leading = table[table["views"].notna()].nlargest(15, "views")
+    leading = charts.listed(table)
+    leading = leading[leading["views"].notna()].nlargest(15, "views")
     plot(
         charts.category_bar_chart(by_category(leading), "engagement_per_session"),
         key="bar-pages-engagement",
     )
     st.caption("The 15 most viewed pages, by engagement time per visit.")
     withheld_line(view, "pages")
+    shown = display_table(table, "pages", view.release.k, view.selection.grain, ENGAGEMENT_FIGURES)
+    shown, texts = with_marks(shown, table)
     st.dataframe(
-        display_table(table, "pages", view.release.k, view.selection.grain, ENGAGEMENT_FIGURES),
+        shown,
         hide_index=True,
-        column_config=table_columns("pages", view.selection.grain),
+        column_config=table_columns("pages", view.selection.grain, texts),
         height=420,
         placeholder="withheld",
         key="table-pages-engagement",

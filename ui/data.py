@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from kanon.settings import Settings
-from reports import export, protect, views
+from reports import protect, views
 from reports.grid import Selection
 from reports.protect import Release
 from store.db import Store
@@ -104,11 +104,6 @@ def withheld(query: Query, breakdown: str) -> views.Withheld:
 def ga4_flags(query: Query, breakdown: str) -> dict[str, bool]:
     release, chosen = _unpack(query)
     return views.ga4_flags(release, breakdown, chosen)
-
-
-def summary_csv(release: Release, report: str, chosen: Selection) -> bytes:
-    """The CSV of exactly what the page shows (built only after the caller checked the role)."""
-    return export.to_csv(export.summary(release, report, chosen))
 
 
 def _loaded(store: str, release: int) -> Release:

@@ -7,7 +7,7 @@ import re
 from datetime import date
 
 from reports.grid import Selection, period_end
-from reports.status import PUBLISHED
+from reports.status import PUBLISHED, SHOWN_WITHHELD
 from reports.views import withheld_text
 
 MAX_TABLE_LABEL = 80
@@ -15,6 +15,10 @@ MAX_TABLE_LABEL = 80
 PERCENT = {"engagement_rate", "bounce_rate"}
 SECONDS = {"avg_session_duration", "engagement_per_session", "engagement_seconds"}
 DECIMALS = {"views_per_session": 2}
+
+# The Other row's status: its visitors read "—" (distinct counts do not add up across rows).
+OTHER_STATUS = "not listed: the total minus the listed rows; visitors do not add up"
+NOT_A_SUM = "—"
 
 GRAIN_NOUN = {"day": ("day", "days"), "week": ("week", "weeks"), "month": ("month", "months")}
 
@@ -89,8 +93,16 @@ def change(percent: float | None) -> str | None:
     return f"{percent:+.1f} %"
 
 
-def status(value: str, k: int, periods_withheld: int, periods_total: int, grain: str) -> str:
+def status(
+    value: str, k: int, periods_withheld: int, periods_total: int, grain: str, other: bool = False
+) -> str:
     """The status column of a breakdown table, in words."""
+    if other and value != SHOWN_WITHHELD:
+        text = OTHER_STATUS
+        if value == "partial":
+            noun = GRAIN_NOUN[grain][1]
+            text += f"; partly withheld: {periods_withheld} of {periods_total} {noun}"
+        return text
     if value == PUBLISHED:
         return ""
     if value == "partial":

@@ -6,11 +6,9 @@ written to the access log with who made it.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from datetime import date, timedelta
 
-import defusedcsv.csv as csv
 import pandas as pd
 import streamlit as st
 
@@ -18,6 +16,7 @@ from access import log
 from access.accounts import LOCAL, OIDC, AccountError, Accounts
 from access.roles import ADMINISTER, ROLES, Identity, RoleError, may
 from kanon.settings import Settings
+from reports import export
 from ui import format
 from ui.components import denied
 
@@ -167,9 +166,6 @@ def log_frame(entries: list[dict]) -> pd.DataFrame:
 
 
 def log_csv(frame: pd.DataFrame) -> bytes:
-    """UTF-8 with BOM; names tried at sign-in are anyone's text, so formulas are made inert."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(frame.columns)
-    writer.writerows(frame.fillna("").itertuples(index=False))
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    """The summaries' CSV (UTF-8 with BOM, RFC 4180): names tried at sign-in are anyone's text,
+    and text a spreadsheet would run as a formula arrives inert there too."""
+    return export.to_csv(frame.fillna(""))

@@ -234,3 +234,14 @@ def test_developer_mode_refuses_a_release_from_ga4(install, monkeypatch):
     monkeypatch.setenv("KANON_DEVELOPER_MODE", "1")
     at = app().run()
     assert "will not start in developer mode" in at.error[0].value and shows_no_number(at)
+
+
+def test_the_access_log_download_makes_hostile_names_inert(install):
+    from reports.export import read_summary
+    from ui import people
+
+    sign_in(app().run(), '=HYPERLINK("http://evil")', "not the password")
+    frame = people.log_frame(log.read(install / "access.log"))
+    _, parsed = read_summary(people.log_csv(frame))
+    tried = parsed.loc[parsed["action"] == log.SIGN_IN_FAILED, "who"].tolist()
+    assert tried == ['\'=HYPERLINK("http://evil")']

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from reports import views
 from tests.app import support
 
 BREAKDOWNS = ("browsers", "devices", "operating_systems")
@@ -20,13 +21,14 @@ def test_technology_breakdowns_match_the_views_and_hide_withheld_cells(dev):
             support.assert_breakdown(at, support.Shown.of(release, raw, name, selection))
 
 
-def test_rare_browsers_are_withheld(dev):
+def test_one_visitor_browsers_are_never_named(dev):
     at = support.open_page("technology")
-    table = support.table_for(at, "browsers")
-    rare = table[table["Browser"].isin(["Lynx", "Pale Moon", "SeaMonkey"])]
-    assert len(rare) > 0
-    assert rare["Status"].str.startswith("withheld").all()
-    assert rare[["users", "sessions", "views"]].isna().all().all()
+    for grain in ("day", "week", "month"):
+        at.radio(key="grain").set_value(grain).run()
+        table = support.table_for(at, "browsers")
+        assert not set(table["Browser"]) & {"Lynx", "Pale Moon", "SeaMonkey"}
+        assert table["Browser"].iloc[-1] == views.OTHER
+        assert support.display_values(at, "browsers")["users"].iloc[-1] == "—"
 
 
 def test_downloads_follow_the_role(as_identity):

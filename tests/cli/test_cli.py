@@ -1,20 +1,26 @@
 """The `kanon` command as other tools script it: exit codes, files, messages."""
 
 import csv
-import io
 import os
 import shutil
 import subprocess
 import sys
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
+import openpyxl
 import pytest
 
 from connectors.sample import SampleConnector
 from kanon.settings import load_settings
 from kanon.sync import sync
+from reports.export import FORMULA_STARTS, NOT_A_SUM, read_summary
+from reports.status import SHOWN_WITHHELD
+from reports.views import OTHER
+
+MARKS = (SHOWN_WITHHELD, NOT_A_SUM)
 
 ROOT = Path(__file__).resolve().parents[2]
 TODAY = date.today()
@@ -52,60 +58,145 @@ def raw_users(home: Path) -> dict:
     return {(b, g, str(p), c): u for b, g, p, c, u in rows}
 
 
+def export(home: Path, out: Path, *args: str, days: int = 120) -> subprocess.CompletedProcess:
+    start, end = (TODAY - timedelta(days=days)).isoformat(), TODAY.isoformat()
+    result = kanon(home, "export", *args, "--start", start, "--end", end, "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def release_statuses(home: Path) -> dict:
+    with duckdb.connect(str(home / "kanon.duckdb"), read_only=True) as con:
+        rows = con.execute(
+            "SELECT breakdown, category, bool_or(status = 'published') FROM release_cells "
+            "GROUP BY ALL"
+        ).fetchall()
+    return {(b, c): published for b, c, published in rows}
+
+
 def test_export_writes_no_number_for_a_small_cell(synced, tmp_path):
     out = tmp_path / "x.csv"
-    start, end = (TODAY - timedelta(days=120)).isoformat(), TODAY.isoformat()
-    result = kanon(
-        synced,
-        "export",
-        "--report",
-        "browsers",
-        "--grain",
-        "week",
-        "--start",
-        start,
-        "--end",
-        end,
-        "--out",
-        str(out),
-    )
-    assert result.returncode == 0, result.stderr
-    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+    export(synced, out, "--report", "browsers", "--grain", "week")
+    header, table = read_summary(out)
+    assert header["report"] == "browsers (Browsers)" and header["k"] == "10"
+    rows = table.to_dict("records")
     assert len(rows) > 20
     truth = raw_users(synced)
-    small = [r for r in rows if truth[("browsers", "week", r["period_start"], r["category"])] < 10]
-    assert small, "the sample property has rare browsers, so some weekly cells are small"
+    listed = [r for r in rows if r["category"] != OTHER]
+    small = [
+        r for r in listed if truth[("browsers", "week", r["period_start"], r["category"])] < 10
+    ]
+    assert small, "the sample property has browsers that are small in some weeks"
     for row in small:
         assert row["visitors"] == row["visits"] == row["page_views"] == "withheld"
-    for row in rows:
+    for row in listed:
         if row["visitors"] != "withheld":
             assert int(row["visitors"]) >= 10
+    # The 1-visitor browsers are withheld in every period, so they are never named.
+    named = {r["category"] for r in rows}
+    assert not named & {"Lynx", "Pale Moon", "SeaMonkey"}
+    other = [r for r in rows if r["category"] == OTHER]
+    assert other and all(r["visitors"] == "—" for r in other)
 
 
-def test_hostile_sources_are_inert_in_the_csv(synced, tmp_path):
+def test_referral_spam_is_never_named_and_no_text_is_a_formula(synced, tmp_path):
     out = tmp_path / "sources.csv"
-    result = kanon(
-        synced,
-        "export",
-        "--report",
-        "sources",
-        "--grain",
-        "month",
-        "--start",
-        (TODAY - timedelta(days=400)).isoformat(),
-        "--end",
-        TODAY.isoformat(),
-        "--out",
-        str(out),
-    )
-    assert result.returncode == 0, result.stderr
-    categories = {
-        r["category"] for r in csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig")))
-    }
-    assert any(c.startswith("'=HYPERLINK(") for c in categories)
-    assert any(c.startswith("'+cmd") for c in categories)
-    assert any(c.startswith("'@SUM(1)") for c in categories)
-    assert not any(c[:1] in "=+-@" for c in categories)
+    export(synced, out, "--report", "sources", "--grain", "month", days=400)
+    statuses = release_statuses(synced)
+    spam = [c for (b, c), published in statuses.items() if b == "sources" and "referral" in c]
+    spam = [c for c in spam if c.startswith(("=", "+", "-", "@", "<", "http://spam"))]
+    assert len(spam) == 6 and not any(statuses[("sources", c)] for c in spam)
+    _, table = read_summary(out)
+    named = set(table["category"])
+    assert OTHER in named
+    assert not named & set(spam) and not named & {"'" + c for c in spam}
+    for text in named | set(table["status"]):
+        assert not text.startswith(FORMULA_STARTS), text
+
+
+def test_excel_nb_csv_splits_on_semicolons_with_decimal_commas(synced, tmp_path):
+    out = tmp_path / "pages.csv"
+    result = export(synced, out, "--report", "pages", "--grain", "month", "--dialect", "excel-nb")
+    assert "rows" in result.stdout
+    raw = out.read_bytes()
+    assert raw.startswith("\ufeff".encode())
+    lines = raw.decode("utf-8-sig").split("\r\n")
+    assert lines[0].startswith("kanon_provenance_lines;")
+    skip = int(lines[0].split(";")[1])
+    rows = list(csv.DictReader(lines[skip:], delimiter=";"))
+    assert len(rows) > 10 and all(len(r) == len(rows[0]) for r in rows)
+    assert any("," in r["views_per_visit"] for r in rows)
+    assert not any("." in r["views_per_visit"] for r in rows)
+    assert any(ch in r["title"] for r in rows for ch in "æøå")
+    header, table = read_summary(out)
+    assert header["time_zone"] == "Europe/Oslo"
+    assert table["views_per_visit"].map(lambda v: isinstance(v, float) or v in MARKS).all()
+
+
+def test_the_summary_workbook_holds_every_report_with_the_csv_numbers(synced, tmp_path):
+    out = tmp_path / "summary.xlsx"
+    result = export(synced, out, "--summary", "--grain", "month", days=400)
+    assert "workbook" in result.stdout
+    started = time.process_time()  # CPU time: other work on the machine does not count
+    book = openpyxl.load_workbook(out)
+    opened = time.process_time() - started
+    assert opened < 2.0, f"a year at month grain took {opened:.2f} s to open"
+    assert book.sheetnames[0] == "About" and len(book.sheetnames) == 9
+    about = {r[0]: r[1] for r in book["About"].iter_rows(min_row=2, values_only=True) if r[0]}
+    assert about["k"] == 10 and about["source"] == "sample"
+    statuses = release_statuses(synced)
+    for sheet, report in (("Browsers", "browsers"), ("Sources", "sources"), ("Pages", "pages")):
+        csv_out = tmp_path / f"{report}.csv"
+        export(synced, csv_out, "--report", report, "--grain", "month", days=400)
+        _, table = read_summary(csv_out)
+        rows = list(book[sheet].iter_rows(values_only=True))
+        columns = rows[0]
+        assert len(rows) - 1 == len(table)
+        for values, expected in zip(rows[1:], table.to_dict("records"), strict=True):
+            row = dict(zip(columns, values, strict=True))
+            assert row["period_start"].date().isoformat() == expected["period_start"]
+            assert row["category"] == expected["category"]
+            for column in ("visitors", "visits", "page_views", "engagement_rate_percent"):
+                if isinstance(expected[column], str):
+                    assert row[column] == expected[column]
+                else:
+                    assert row[column] == pytest.approx(float(expected[column]))
+        never = {c for (b, c), published in statuses.items() if b == report and not published}
+        assert never and not never & {r[columns.index("category")] for r in rows[1:]}
+
+
+@pytest.mark.skipif(
+    shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed"
+)
+def test_libreoffice_opens_both_files_with_split_cells_numbers_and_aeoeaa(synced, tmp_path):
+    csv_out = tmp_path / "pages.csv"
+    export(synced, csv_out, "--report", "pages", "--grain", "month", "--dialect", "excel-nb")
+    book_out = tmp_path / "summary.xlsx"
+    export(synced, book_out, "--summary", "--grain", "month")
+    profile = f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}"
+    # CSV filter: ';' between fields, '"' around text, UTF-8, from line 1, Norwegian (1044).
+    for source, options in ((csv_out, ["--infilter=CSV:59,34,76,1,,1044"]), (book_out, [])):
+        target = tmp_path / "converted" / source.stem
+        result = subprocess.run(
+            ["soffice", profile, "--headless", *options, "--convert-to", "xlsx",
+             "--outdir", str(target), str(source)],
+            capture_output=True, text=True, timeout=180,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        converted = openpyxl.load_workbook(target / f"{source.stem}.xlsx")
+        sheet = converted["Pages"] if source.suffix == ".xlsx" else converted.worksheets[0]
+        rows = list(sheet.iter_rows(values_only=True))
+        start = next(i for i, r in enumerate(rows) if r[:2] == ("report", "grain"))
+        columns = rows[start]
+        data = [dict(zip(columns, r, strict=False)) for r in rows[start + 1 :]]
+        assert len(data) > 10 and "views_per_visit" in columns
+        published = [r for r in data if r["visits"] != "withheld"]
+        not_numbers = [r for r in published if not isinstance(r["page_views"], int | float)]
+        assert published and not not_numbers, (source.name, not_numbers[:3])
+        ratios = [r["views_per_visit"] for r in published if r["category"] != OTHER]
+        assert all(isinstance(v, int | float) for v in ratios), ratios[:5]
+        assert any(not float(v).is_integer() for v in ratios)  # decimal commas were read
+        assert any(ch in (r["title"] or "") for r in data for ch in "æøå")
 
 
 def test_export_before_any_sync_says_what_to_do(tmp_path):

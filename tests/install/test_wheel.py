@@ -93,7 +93,7 @@ def test_the_wheel_syncs_exports_and_audits_outside_the_source_tree(installed, t
         out,
     )
     text = out.read_text(encoding="utf-8-sig")
-    assert text.startswith("report,") and "\nbrowsers,week," in text
+    assert text.startswith("kanon_provenance_lines,") and "\nbrowsers,week," in text
     assert "OK" in kanon("audit")
 
 

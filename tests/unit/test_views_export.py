@@ -30,12 +30,14 @@ def release():
     return protect.protect(raw_frame(rows), k=10, window=WINDOW)
 
 
-def test_series_keeps_withheld_cells_without_numbers(release):
+def test_series_folds_categories_withheld_everywhere_into_one_other_row(release):
     selection = views.select(release, "day", DAYS[0], DAYS[-1])
     cells = views.series(release, "browsers", selection)
-    lynx = cells[cells["category"] == "Lynx"]
-    assert len(lynx) == 14
-    assert lynx[["users", "sessions", "views_per_session", "engagement_rate"]].isna().all().all()
+    # Lynx is small every day, and Firefox protects it every day: neither is ever named.
+    assert set(cells["category"]) == {"Chrome", views.OTHER}
+    other = cells[cells["other"]]
+    assert len(other) == 14 and other["users"].isna().all()
+    assert other["sessions"].tolist() == [200 + 2 * i - 150 for i in range(14)]
 
 
 def test_kpis_sum_additive_figures_and_average_users(release):
@@ -51,15 +53,15 @@ def test_kpis_sum_additive_figures_and_average_users(release):
     )
 
 
-def test_breakdown_table_marks_fully_withheld_categories(release):
+def test_breakdown_table_lists_the_other_row_last(release):
     selection = views.select(release, "day", DAYS[0], DAYS[-1])
     table = views.breakdown_table(release, "browsers", selection)
-    lynx = table[table["category"] == "Lynx"].iloc[0]
-    assert lynx["status"] == "withheld" and pd.isna(lynx["sessions"])
-    assert lynx["withheld_periods"] == 14
-    chrome = table[table["category"] == "Chrome"].iloc[0]
+    assert table["category"].tolist() == ["Chrome", views.OTHER]
+    other = table.iloc[-1]
+    assert other["status"] == "published" and pd.isna(other["users"])
+    assert other["sessions"] == sum(200 + 2 * i for i in range(14)) - 14 * 150
+    chrome = table.iloc[0]
     assert chrome["sessions"] == 14 * 150 and chrome["users"] == 80
-    assert table["category"].tolist()[0] == "Chrome"  # withheld rows sort last
 
 
 def test_withheld_share_comes_from_published_figures(release):
@@ -70,15 +72,13 @@ def test_withheld_share_comes_from_published_figures(release):
     assert share.withheld_cells == 28  # Lynx, and Firefox which protects it
 
 
-def test_csv_never_shows_a_number_for_a_withheld_cell(release):
+def test_csv_names_no_rare_category_and_marks_the_other_row(release):
     frame = export.summary_for_range(release, "browsers", "day", DAYS[0], DAYS[-1])
     rows = list(csv.DictReader(io.StringIO(export.to_csv(frame).decode("utf-8-sig"))))
-    lynx = [r for r in rows if r["category"] == "Lynx"]
-    assert lynx and all(r["visitors"] == "withheld" and r["visits"] == "withheld" for r in lynx)
-    # Small and protecting cells read the same: the mark must not say which cells are small.
-    assert {r["status"] for r in lynx} == {
-        "withheld: fewer than 10 visitors, or protects such a cell"
-    }
+    assert {r["category"] for r in rows} == {"Chrome", views.OTHER}
+    other = [r for r in rows if r["category"] == views.OTHER]
+    assert other and all(r["visitors"] == "—" for r in other)
+    assert other[0]["visits"] == "50" and other[0]["status"] == export.OTHER_STATUS
     chrome = [r for r in rows if r["category"] == "Chrome"]
     assert chrome[0]["visits"] == "150" and chrome[0]["visitors"] == "80"
 
@@ -89,8 +89,9 @@ def test_csv_defuses_hostile_strings(release):
     rows = list(csv.DictReader(io.StringIO(text)))
     categories = {r["category"] for r in rows}
     assert '\'=HYPERLINK("http://x","y") / referral' in categories
-    assert "'+cmd / referral" in categories and "'@SUM(1) / referral" in categories
+    assert "'@SUM(1) / referral" in categories
     assert "<script>alert(1)</script> / referral" in categories  # inert in a CSV
+    assert not any(c.startswith(export.FORMULA_STARTS) for c in categories)
 
 
 def test_csv_numbers_match_the_view(release):

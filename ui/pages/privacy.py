@@ -29,6 +29,18 @@ st.markdown(
   you whether it is small or protects a small one.
 - **Whole periods only:** figures exist only for whole days, ISO weeks and calendar months, and do
   not change once published, so two versions cannot be subtracted either.
+- **Rare names are not listed:** a category withheld in every period of the release (at every
+  grain: say a browser only one visitor uses) is never named in a page, chart, table or download.
+  Its figures are in one row per period, **“Other (not listed)”**: the period's published total
+  minus its listed rows, which anyone could work out from the published figures already. It also
+  holds that period's withheld figures of listed categories. Its visitors read “—”: visitors are
+  a distinct count and do not add up across rows. Where the period's total is withheld, so is
+  the row.
+- **Published once is enough to keep a name:** a category published in any period keeps its name
+  everywhere, and reads “withheld” where it is withheld. That period has at least {k} visitors
+  behind the name, so the name describes no small group; hiding it in other views would make one
+  category's figures appear in some summaries and vanish from others. So “rare” means withheld
+  in every period, not published in too few.
 - Kanon does not promise differential privacy, nor protection against what someone already knows
   from elsewhere.
 """
