@@ -41,9 +41,10 @@ The method, cheapest first:
    are served in turn rather than all left short; they run while they decide cells faster than
    the next step would.
 4. Cells still undecided get their own LPs (max, then min): the exact interval.
-LPs are solved with SciPy's HiGHS (`linprog(method="highs")`). Relations are bounds on sums
-(equalities, or inequalities where GA4 folded rows into `(other)`), widened by a tiny band for
-the rounding of GA4's averages, and enter the LP as bounded slack variables. `exposures` in its
+LPs are solved with HiGHS (`reports.lp`: one model per block, solved again with other costs
+and bounds from the last basis). Relations are bounds on sums (equalities, or inequalities
+where GA4 folded rows into `(other)`), widened by a tiny band for the rounding of GA4's
+averages, and enter the LP as ranged rows. `exposures` in its
 inexact mode, seeded with the true figures, is what `reports.suppress` builds on.
 """
 
@@ -55,11 +56,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy.optimize import linprog
 from scipy.sparse.csgraph import connected_components
 
 from connectors.catalog import ADDITIVE
-from reports import relations
+from reports import lp, relations
 from reports.status import PRIMARY, WITHHELD
 
 COUNTS = ("sessions", "views", "engaged_sessions")
@@ -318,9 +318,10 @@ def feasible_point(prob: Problem, known: np.ndarray, lift: float = 0.0) -> np.nd
         block = _Block(prob, vars_, np.flatnonzero(np.isin(rel_label, chosen)), Stats())
         fixed = known[vars_]
         pinned = ~np.isnan(fixed)
-        block.bounds[: block.n][pinned] = np.column_stack([fixed[pinned], fixed[pinned]])
+        block.pin(np.flatnonzero(pinned), fixed[pinned])
         free = np.flatnonzero(~pinned)
-        x = block._capped(free, np.zeros(block.n), np.zeros(block.n), height, up=True)
+        up = np.ones(len(free), bool)
+        x = block._capped(free, np.zeros(block.n), np.zeros(block.n), height, up=up)
         if x is not None:
             point[vars_] = x
     return point
@@ -372,20 +373,33 @@ def _solve_components(prob, targets, width, start, stats, exact):
 
 
 class _Block:
-    """One connected component's LP: variables x >= 0 and s = A x with low <= s <= high."""
+    """One connected component's LP: low <= A x <= high, x >= 0, kept alive in HiGHS.
+
+    Every solve is the same model with other costs and bounds, warm-started from the last
+    basis. The batched rounds bound the open targets themselves (x <= cap while pushing up,
+    x >= floor while pushing down): every point found before satisfies those bounds, so the
+    round is feasible, and each point it finds is feasible for the block.
+    """
 
     def __init__(self, prob: Problem, vars_: np.ndarray, rels: np.ndarray, stats: Stats):
-        self.a = sp.csr_array(prob.matrix[rels][:, vars_])
-        self.n, self.m = len(vars_), len(rels)
+        n, m = len(vars_), len(rels)
+        self.n, self.m = n, m
         self.stats = stats
         self.round = 0
-        self.a_eq = sp.hstack([self.a, -sp.eye_array(self.m)], format="csr")
-        self.bounds = np.vstack(
-            [
-                np.column_stack([np.zeros(self.n), np.full(self.n, np.inf)]),
-                np.column_stack([prob.low[rels], prob.high[rels]]),
-            ]
+        self.low = np.zeros(n)
+        self.high = np.full(n, np.inf)
+        self.model = lp.Model(
+            prob.matrix[rels][:, vars_],
+            row_low=prob.low[rels],
+            row_high=prob.high[rels],
+            col_low=self.low,
+            col_high=self.high,
         )
+
+    def pin(self, local: np.ndarray, values: np.ndarray) -> None:
+        """Fix variables at known values (for `feasible_point`)."""
+        self.low[local], self.high[local] = values, values
+        self.model.set_col_bounds(local, values, values)
 
     def exposed(self, targets: np.ndarray, width: float, seed: np.ndarray | None, exact: bool):
         lo_in = np.full(self.n, np.inf)
@@ -404,7 +418,7 @@ class _Block:
             if len(open_) == 0 or idle == 2:
                 break
             started = time.perf_counter()
-            x = self._capped(open_, lo_in, hi_in, width, up=up)
+            x = self._capped(open_, lo_in, hi_in, width, up=np.full(len(open_), up))
             if x is not None:
                 lo_in, hi_in = np.minimum(lo_in, x), np.maximum(hi_in, x)
             still = open_[hi_in[open_] - lo_in[open_] < width]
@@ -446,53 +460,35 @@ class _Block:
         if top[t] - bottom[t] < width:
             yield t, max(bottom[t], 0.0), top[t]
 
-    def _capped(self, open_, lo_in, hi_in, width, up: bool):
-        """One LP moving every open target towards the level that would make it safe."""
-        k = len(open_)
-        if up:  # maximise sum(t), t_s <= x_s, t_s <= low_s + width
-            cap = lo_in[open_] + width
-            row = np.concatenate([np.arange(k), np.arange(k)])
-            col = np.concatenate([self.n + self.m + np.arange(k), open_])
-            val = np.concatenate([np.ones(k), -np.ones(k)])
-            extra_bounds = np.column_stack([np.zeros(k), cap])
-            b_ub = np.zeros(k)
-            sign = -1.0
-        else:  # minimise sum(u), u_s >= x_s - floor_s
-            floor = np.maximum(hi_in[open_] - width, 0.0)
-            row = np.concatenate([np.arange(k), np.arange(k)])
-            col = np.concatenate([open_, self.n + self.m + np.arange(k)])
-            val = np.concatenate([np.ones(k), -np.ones(k)])
-            extra_bounds = np.column_stack([np.zeros(k), np.full(k, np.inf)])
-            b_ub = floor
-            sign = 1.0
-        total = self.n + self.m + k
-        a_ub = sp.csr_array((val, (row, col)), shape=(k, total))
-        a_eq = sp.hstack([self.a_eq, sp.csr_array((self.m, k))], format="csr")
-        cost = np.zeros(total)
+    def _capped(self, open_, lo_in, hi_in, width, up: np.ndarray):
+        """One LP moving every open target towards the level that would make it safe: up to
+        low + width where `up`, down to high - width elsewhere."""
+        model = self.model
         # Distinct weights: the LP fills targets one after another instead of spreading mass
         # over competing ones (which would leave all of them short of their level).
         self.round += 1
-        cost[self.n + self.m :] = sign * (1.0 + _spread(open_ + 7919 * self.round))
-        res = self._linprog(cost, a_ub, b_ub, a_eq, np.vstack([self.bounds, extra_bounds]))
-        return None if res is None or res is _UNBOUNDED else res[: self.n]
+        weight = 1.0 + _spread(open_ + 7919 * self.round)
+        floor = np.maximum(hi_in[open_] - width, self.low[open_])
+        low = np.where(up, self.low[open_], floor)
+        high = np.where(up, lo_in[open_] + width, self.high[open_])
+        model.set_col_bounds(open_, low, high)
+        model.set_cost(open_, np.where(up, -weight, weight))
+        x = self._run()
+        model.set_col_bounds(open_, self.low[open_], self.high[open_])
+        model.set_cost(open_, np.zeros(len(open_)))
+        return None if x is None or x is _UNBOUNDED else x
 
     def _solve(self, cost: np.ndarray):
         """A solution minimising `cost` (variables only), _UNBOUNDED, or None on failure."""
-        full = np.concatenate([cost, np.zeros(self.m)])
-        res = self._linprog(full, None, None, self.a_eq, self.bounds)
-        return res if res is None or res is _UNBOUNDED else res[: self.n]
+        cols = np.flatnonzero(cost)
+        self.model.set_cost(cols, cost[cols])
+        x = self._run()
+        self.model.set_cost(cols, np.zeros(len(cols)))
+        return x
 
-    def _linprog(self, cost, a_ub, b_ub, a_eq, bounds):
+    def _run(self):
         self.stats.lps += 1
-        res = linprog(
-            cost,
-            A_ub=a_ub,
-            b_ub=b_ub,
-            A_eq=a_eq,
-            b_eq=np.zeros(self.m),
-            bounds=bounds,
-            method="highs",
-        )
-        if res.status == 3:
+        status, x = self.model.solve()
+        if status == lp.UNBOUNDED:
             return _UNBOUNDED
-        return res.x if res.status == 0 else None
+        return x[: self.n] if status == lp.OPTIMAL else None
