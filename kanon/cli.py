@@ -88,6 +88,11 @@ def _parser() -> argparse.ArgumentParser:
     export.set_defaults(run=cmd_export)
 
     audit = commands.add_parser("audit", help="attacker check; exit 1 if any cell is exposed")
+    audit.add_argument(
+        "--full",
+        action="store_true",
+        help="solve every block from the stored release alone, reusing no earlier proof",
+    )
     audit.set_defaults(run=cmd_audit)
 
     purge = commands.add_parser("purge", help="delete everything older than the retention window")
@@ -172,7 +177,8 @@ def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
     from reports.audit import audit
 
     release = _release(settings)
-    result = audit(release.cells, release.k)
+    proven = frozenset() if args.full else Store(settings.store_path).read_release_proofs()
+    result = audit(release.cells, release.k, proven=proven)
     print("\n".join(result.lines()))
     return EXIT_OK if result.ok else EXIT_FAILED
 

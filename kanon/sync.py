@@ -1,9 +1,10 @@
 """A sync: pull aggregates, store them, protect them, publish the release — all or nothing.
 
-Fetching happens first, outside the store; then one transaction stores the raw cells, builds the
-release through `reports.protect`, checks it with the attacker's audit, replaces the previous
-release and purges what left the retention window. Any failure rolls the whole transaction
-back, so the last good release stays in place.
+Fetching happens first, outside the store; then the release is built through `reports.protect`
+from what the store holds plus what was fetched, and checked with the attacker's audit, with no
+connection open, so the dashboard keeps reading the last release meanwhile. Finally one short
+transaction stores the raw cells, purges what left the retention window and replaces the
+release. Any failure before or during it leaves the last good release in place.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from connectors.base import Connector, ReportRequest, ReportResult
 from connectors.catalog import BREAKDOWNS, Breakdown
 from kanon.settings import Settings
 from reports import audit, protect
-from reports.cells import cells_from_result, empty_cells, request_for
+from reports.cells import KEY, cells_from_result, empty_cells, request_for
 from reports.grid import Window, next_period, period_end
 from store.db import (
     Store,
@@ -30,6 +31,7 @@ from store.db import (
     now,
     purge_before,
     read_table,
+    release_proofs,
     replace_release,
     upsert,
 )
@@ -188,53 +190,87 @@ def _publish(
     labels: pd.DataFrame,
     record: dict,
 ) -> tuple[dict, int, int]:
+    """Protect and audit outside the store's lock, then write everything in one short
+    transaction, so the dashboard can read the store for as long as the sync works."""
     new_cells = [
         cells_from_result(p.breakdown, p.grain, r) for p, r in zip(pulls, results, strict=True)
     ]
     new_raw = pd.concat([empty_cells(), *new_cells], ignore_index=True)
+    flags = _flags(pulls, results)
+    with store.connect() as con:
+        base = latest_release(con)
+        raw = _merged(read_table(con, "raw_cells"), new_raw, KEY, window)
+        all_labels = _merged(read_table(con, "labels"), labels, ["breakdown", "category"])
+        previous = _previous_release(con, base)
+        proven = release_proofs(con)
+    release = protect.protect(raw, settings.k, window, previous=previous, labels=all_labels)
+    del raw
+    proofs = _audit_or_refuse(release, proven)
+    info = {
+        "release_id": record["sync_id"],
+        "created_at": now(),
+        "source": record["source"],
+        "k": settings.k,
+        "first_day": window.first_day,
+        "last_settled": window.last_settled,
+        **protect.summary(release.cells),
+    }
     with store.transaction() as con:
+        if _release_id(latest_release(con)) != _release_id(base):
+            raise SyncError(
+                "Another sync published a release while this one ran; nothing was written. "
+                "Run `kanon sync` again."
+            )
         upsert(con, "raw_cells", new_raw)
-        upsert(con, "period_flags", _flags(pulls, results))
+        upsert(con, "period_flags", flags)
         upsert(con, "labels", labels)
         purged = purge_before(con, window.first_day)
-        previous = _previous_release(con)
-        release = protect.protect(
-            read_table(con, "raw_cells"),
-            settings.k,
-            window,
-            previous=previous,
-            labels=read_table(con, "labels"),
-        )
-        _audit_or_refuse(release)
-        info = {
-            "release_id": record["sync_id"],
-            "created_at": now(),
-            "source": record["source"],
-            "k": settings.k,
-            "first_day": window.first_day,
-            "last_settled": window.last_settled,
-            **protect.summary(release.cells),
-        }
-        replace_release(con, release.cells, info)
+        replace_release(con, release.cells, info, proofs)
     return info, purged, len(new_raw)
 
 
-def _previous_release(con: duckdb.DuckDBPyConnection) -> protect.Release | None:
-    info = latest_release(con)
+def _merged(
+    stored: pd.DataFrame, new: pd.DataFrame, key: list[str], window: Window | None = None
+) -> pd.DataFrame:
+    """What the table will hold once `new` is upserted (and, with a window, purged)."""
+    if new.empty:
+        frame = stored
+    elif stored.empty:
+        frame = new
+    else:
+        frame = pd.concat([stored, new[stored.columns]], ignore_index=True)
+    if "period" in frame.columns:
+        frame = frame.assign(period=pd.to_datetime(frame["period"]).dt.date)
+    frame = frame.drop_duplicates(key, keep="last", ignore_index=True)
+    if window is not None:
+        frame = frame[frame["period"] >= window.first_day].reset_index(drop=True)
+    return frame
+
+
+def _release_id(info: dict | None) -> int | None:
+    return None if info is None else int(info["release_id"])
+
+
+def _previous_release(con: duckdb.DuckDBPyConnection, info: dict | None) -> protect.Release | None:
     if info is None:
         return None
     return protect.load(read_table(con, "release_cells"), info, pd.DataFrame(), pd.DataFrame())
 
 
-def _audit_or_refuse(release: protect.Release) -> None:
-    """The attacker's check runs on every release; one that fails it is not published."""
-    result = audit.audit(release.cells, release.k)
+def _audit_or_refuse(release: protect.Release, proven: frozenset[str]) -> frozenset[str]:
+    """The attacker's check runs on every release; one that fails it is not published.
+
+    Blocks of the attacker's system that the last release's audit proved safe, unchanged
+    since, are not solved again (`kanon audit --full` solves everything); returns the proofs
+    to store with the release."""
+    result = audit.audit(release.cells, release.k, proven=proven)
     if not result.ok:
         raise SyncError(
             f"The new release failed the attacker check ({len(result.exposed)} exposed figures); "
             "it was not published and the previous release is unchanged. Run `kanon audit` "
             "for details and report this as a bug."
         )
+    return result.proofs
 
 
 def _flags(pulls: list[Pull], results: list[ReportResult]) -> pd.DataFrame:

@@ -41,25 +41,26 @@ The method, cheapest first:
    are served in turn rather than all left short; they run while they decide cells faster than
    the next step would.
 4. Cells still undecided get their own LPs (max, then min): the exact interval.
-LPs are solved with SciPy's HiGHS (`linprog(method="highs")`). Relations are bounds on sums
-(equalities, or inequalities where GA4 folded rows into `(other)`), widened by a tiny band for
-the rounding of GA4's averages, and enter the LP as bounded slack variables. `exposures` in its
+LPs are solved with HiGHS (`reports.lp`: one model per block, solved again with other costs
+and bounds from the last basis). Relations are bounds on sums (equalities, or inequalities
+where GA4 folded rows into `(other)`), widened by a tiny band for the rounding of GA4's
+averages, and enter the LP as ranged rows. `exposures` in its
 inexact mode, seeded with the true figures, is what `reports.suppress` builds on.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy.optimize import linprog
 from scipy.sparse.csgraph import connected_components
 
 from connectors.catalog import ADDITIVE
-from reports import relations
+from reports import lp, relations
 from reports.status import PRIMARY, WITHHELD
 
 COUNTS = ("sessions", "views", "engaged_sessions")
@@ -75,7 +76,7 @@ WIDTH_UNITS: dict[str, float] = {
 BAND = {"seconds": (0.01, 0.0005), "counts": (1e-6, 0.0)}
 _ROUNDS = 200  # batched LP rounds (until they stall) before one LP per cell
 _PROPAGATION_PASSES = 40
-_REPAIR_SECONDS = 0.005  # about what a repair LP costs, per cell left open (suppress mode)
+_ROUND_CELLS_PER_VARIABLE = 1e-3  # cells a suppress-mode round must decide, per block cell
 _UNBOUNDED = object()  # an LP whose objective has no bound: the interval is infinite
 
 
@@ -92,6 +93,7 @@ class AuditResult:
     exposed: pd.DataFrame  # breakdown, grain, period, category, figure, low, high
     counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    proofs: frozenset[str] = frozenset()  # fingerprints of the blocks proven safe
 
     def summary(self) -> str:
         c = self.counts
@@ -100,6 +102,7 @@ class AuditResult:
             f"{verdict}: {c.get('exposed', 0)} exposed figures of {c.get('sensitive', 0)} "
             f"protected cells ({c.get('withheld', 0)} withheld of {c.get('cells', 0)}); "
             f"{c.get('lps', 0)} LPs in {self.seconds:.2f} s"
+            + (f"; {c['reused']} blocks proven by the last audit" if c.get("reused") else "")
         )
 
     def lines(self, limit: int = 50) -> list[str]:
@@ -131,15 +134,33 @@ class Problem:
 class Stats:
     lps: int = 0
     components: int = 0
+    reused: int = 0  # blocks skipped: the same LP was proven safe by an earlier audit
+
+
+@dataclass
+class Proofs:
+    """Blocks proven safe, by fingerprint: a hash of everything the block's LP is made of
+    (its cells' keys, coefficients, bounds from the published figures, targets and width).
+    The same fingerprint is the same LP, so an earlier audit's verdict on it still holds."""
+
+    keys: np.ndarray  # cells x 2 uint64: a hash of each cell's key
+    known: frozenset[str] = frozenset()  # proven by an earlier audit: not solved again
+    found: set[str] = field(default_factory=set)  # proven (or reused) by this audit
 
 
 def audit(
-    release_cells: pd.DataFrame, k: int, sensitive: tuple[str, ...] = (PRIMARY,)
+    release_cells: pd.DataFrame,
+    k: int,
+    sensitive: tuple[str, ...] = (PRIMARY,),
+    proven: frozenset[str] = frozenset(),
 ) -> AuditResult:
     """Attack a release (withheld figures NaN): the interval of every protected cell's figures.
 
     Only published figures and statuses are used; cells whose status is in `sensitive` are the
-    ones to protect (PRIMARY covers cells under k users and residual cells).
+    ones to protect (PRIMARY covers cells under k users and residual cells). `proven` holds
+    fingerprints of blocks an earlier audit proved safe (`AuditResult.proofs`): blocks with
+    the same fingerprint are the same LP and are not solved again. Leave it empty for a full
+    audit.
     """
     started = time.perf_counter()
     cells = release_cells.reset_index(drop=True)
@@ -147,11 +168,12 @@ def audit(
     withheld = cells["status"].isin(WITHHELD).to_numpy()
     targets = np.flatnonzero(cells["status"].isin(sensitive).to_numpy() & withheld)
     stats = Stats()
+    proofs = Proofs(keys=_key_hashes(cells), known=frozenset(proven))
     found = []
     for figure in ADDITIVE:
         values = cells[figure].to_numpy(dtype=float)
         prob = problem(rel, figure, withheld, values)
-        hits = exposures(prob, targets, required_width(figure, k), stats=stats)
+        hits = exposures(prob, targets, required_width(figure, k), stats=stats, proofs=proofs)
         found.append(hits.assign(figure=figure))
     exposed = _describe(cells, pd.concat(found, ignore_index=True))
     counts = {
@@ -164,9 +186,14 @@ def audit(
         ),
         "lps": stats.lps,
         "components": stats.components,
+        "reused": stats.reused,
     }
     return AuditResult(
-        ok=exposed.empty, exposed=exposed, counts=counts, seconds=time.perf_counter() - started
+        ok=exposed.empty,
+        exposed=exposed,
+        counts=counts,
+        seconds=time.perf_counter() - started,
+        proofs=frozenset(proofs.found),
     )
 
 
@@ -218,6 +245,7 @@ def exposures(
     point: np.ndarray | None = None,
     stats: Stats | None = None,
     exact: bool = True,
+    proofs: Proofs | None = None,
 ) -> pd.DataFrame:
     """Targets (cell ids) whose feasible interval may be narrower than `width`: cell, low, high.
 
@@ -225,6 +253,7 @@ def exposures(
     bounds when propagation alone proves it). Without, every target not proven safe, with the
     inner bounds found (the hull of feasible points seen): what a repair step needs.
     `point` (one value per cell id, feasible for the problem) seeds the inner bounds.
+    `proofs` (exact mode only) skips blocks proven safe before and records those proven now.
     """
     stats = stats if stats is not None else Stats()
     var_of = np.full(int(max(prob.cells.max(initial=-1), target_cells.max(initial=-1))) + 1, -1)
@@ -237,7 +266,8 @@ def exposures(
     rows: list[tuple[int, float, float]] = []
     if len(targets):
         start = None if point is None else point[prob.cells]
-        for var, lo, hi in _solve_components(prob, targets, width, start, stats, exact):
+        solved = _solve_components(prob, targets, width, start, stats, exact, proofs)
+        for var, lo, hi in solved:
             rows.append((prob.cells[var], lo, hi))
     return pd.DataFrame(rows, columns=["cell", "low", "high"]).astype(
         {"cell": int, "low": float, "high": float}
@@ -315,15 +345,37 @@ def feasible_point(prob: Problem, known: np.ndarray, lift: float = 0.0) -> np.nd
         vars_ = np.flatnonzero(np.isin(labels, chosen))
         if len(vars_) == 0:
             continue
-        block = _Block(prob, vars_, np.flatnonzero(np.isin(rel_label, chosen)), Stats())
-        fixed = known[vars_]
-        pinned = ~np.isnan(fixed)
-        block.bounds[: block.n][pinned] = np.column_stack([fixed[pinned], fixed[pinned]])
-        free = np.flatnonzero(~pinned)
-        x = block._capped(free, np.zeros(block.n), np.zeros(block.n), height, up=True)
+        x = _lifted(prob, vars_, np.flatnonzero(np.isin(rel_label, chosen)), known[vars_], height)
         if x is not None:
             point[vars_] = x
     return point
+
+
+def _lifted(prob, vars_, rels, fixed, height) -> np.ndarray | None:
+    """A solution with the non-NaN `fixed` values, the others pushed up towards `height`.
+
+    Maximises the sum of t_j <= min(x_j, height) over the free variables, with helper columns,
+    so no free variable is bounded by `height` itself (nothing is known about its values).
+    """
+    n = len(vars_)
+    free = np.flatnonzero(np.isnan(fixed))
+    pick = sp.csr_array((np.ones(len(free)), (np.arange(len(free)), free)), shape=(len(free), n))
+    matrix = sp.block_array(
+        [[prob.matrix[rels][:, vars_], None], [-pick, sp.eye_array(len(free))]], format="csc"
+    )
+    col_low = np.where(np.isnan(fixed), 0.0, fixed)
+    col_high = np.where(np.isnan(fixed), np.inf, fixed)
+    model = lp.Model(
+        matrix,
+        row_low=np.concatenate([prob.low[rels], np.full(len(free), -np.inf)]),
+        row_high=np.concatenate([prob.high[rels], np.zeros(len(free))]),
+        col_low=np.concatenate([col_low, np.zeros(len(free))]),
+        col_high=np.concatenate([col_high, np.full(len(free), height)]),
+        # Distinct weights, so cells competing for one relation's mass are lifted in turn.
+        cost=np.concatenate([np.zeros(n), -(1.0 + _spread(free + 7919))]),
+    )
+    status, x = model.solve()
+    return x[:n] if status == lp.OPTIMAL else None
 
 
 def _spread(keys: np.ndarray) -> np.ndarray:
@@ -343,48 +395,129 @@ def components(prob: Problem) -> np.ndarray:
     return labels[m:]
 
 
-def _solve_components(prob, targets, width, start, stats, exact):
+def _solve_components(prob, targets, width, start, stats, exact, proofs=None):
     """Targets not proven safe, one block at a time: (var, low, high)."""
     labels = components(prob)
     rel_label = np.full(prob.matrix.shape[0], -1)
     coo = prob.matrix.tocoo()
     rel_label[coo.row] = labels[coo.col]
     low, high = propagate(prob)
+    prints = None
+    if proofs is not None and exact:
+        prints = _fingerprints(prob, labels, rel_label, targets, width, proofs.keys)
     for label in np.unique(labels[targets]):
         stats.components += 1
-        vars_ = np.flatnonzero(labels == label)
-        rels = np.flatnonzero(rel_label == label)
-        mine = targets[labels[targets] == label]
-        narrow = high[mine] - low[mine] < width
-        if len(rels) == 1:  # one relation: propagation is exact
-            yield from ((t, low[t], high[t]) for t in mine[narrow])
+        if prints is not None and prints[label] in proofs.known:
+            stats.reused += 1
+            proofs.found.add(prints[label])
             continue
-        if exact:  # proven exposed by propagation: no LP needed
-            yield from ((t, low[t], high[t]) for t in mine[narrow])
-            mine = mine[~narrow]
-            if len(mine) == 0:
-                continue
-        block = _Block(prob, vars_, rels, stats)
-        local = np.searchsorted(vars_, mine)
-        seed = None if start is None else start[vars_]
-        for var, lo, hi in block.exposed(local, width, seed, exact):
-            yield vars_[var], lo, hi
+        hits = list(
+            _solve_block(
+                prob, label, labels, rel_label, targets, width, start, stats, exact, low, high
+            )
+        )
+        if prints is not None and not hits:
+            proofs.found.add(prints[label])
+        yield from hits
+
+
+def _solve_block(prob, label, labels, rel_label, targets, width, start, stats, exact, low, high):
+    vars_ = np.flatnonzero(labels == label)
+    rels = np.flatnonzero(rel_label == label)
+    mine = targets[labels[targets] == label]
+    narrow = high[mine] - low[mine] < width
+    if len(rels) == 1:  # one relation: propagation is exact
+        yield from ((t, low[t], high[t]) for t in mine[narrow])
+        return
+    if exact:  # proven exposed by propagation: no LP needed
+        yield from ((t, low[t], high[t]) for t in mine[narrow])
+        mine = mine[~narrow]
+        if len(mine) == 0:
+            return
+    block = _Block(prob, vars_, rels, stats)
+    local = np.searchsorted(vars_, mine)
+    seed = None if start is None else start[vars_]
+    for var, lo, hi in block.exposed(local, width, seed, exact):
+        yield vars_[var], lo, hi
+
+
+# --- fingerprints of blocks -----------------------------------------------------------------
+
+_SALTS = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F))
+
+
+def _key_hashes(cells: pd.DataFrame) -> np.ndarray:
+    """Two independent 64-bit hashes of each cell's key (breakdown, grain, period, category)."""
+    key = cells[["breakdown", "grain", "period", "category"]].astype(str)
+    return np.column_stack(
+        [
+            pd.util.hash_pandas_object(key, index=False, hash_key=salt).to_numpy(np.uint64)
+            for salt in ("kanon-audit-key1", "kanon-audit-key2")
+        ]
+    )
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser: a bijection on uint64 that spreads every input bit."""
+    x = np.asarray(x, dtype=np.uint64)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def _fingerprints(prob, labels, rel_label, targets, width, keys) -> dict[int, str]:
+    """Block label -> a 128-bit hash of the block's LP (order-independent sums of mixed terms).
+
+    Terms: each coefficient with its cell's key, each relation's bounds, each target's key,
+    the figure and the required width. Equal fingerprints mean equal LPs."""
+    coo = prob.matrix.tocoo()
+    n_blocks = int(labels.max(initial=-1)) + 1
+    figure = int.from_bytes(hashlib.blake2b(prob.figure.encode(), digest_size=8).digest())
+    constant = np.float64(width).view(np.uint64) ^ np.uint64(figure)
+    cell_of = prob.cells
+    halves = []
+    with np.errstate(over="ignore"):
+        for j, salt in enumerate(_SALTS):
+            term = _mix(keys[cell_of[coo.col], j] ^ _mix(coo.data.view(np.uint64) + salt))
+            rel = np.zeros(prob.matrix.shape[0], np.uint64)
+            np.add.at(rel, coo.row, term)
+            bounds = _mix(prob.low.view(np.uint64) ^ salt) + _mix(
+                prob.high.view(np.uint64) + salt + salt
+            )
+            rel = _mix(rel + bounds)
+            block = np.zeros(n_blocks, np.uint64)
+            used = rel_label >= 0
+            np.add.at(block, rel_label[used], rel[used])
+            np.add.at(block, labels[targets], _mix(keys[cell_of[targets], j] + salt * salt))
+            halves.append(_mix(block + _mix(constant + salt)))
+    return {
+        int(label): f"{halves[0][label]:016x}{halves[1][label]:016x}"
+        for label in np.unique(labels[targets])
+    }
 
 
 class _Block:
-    """One connected component's LP: variables x >= 0 and s = A x with low <= s <= high."""
+    """One connected component's LP: low <= A x <= high, x >= 0, kept alive in HiGHS.
+
+    Every solve is the same model with other costs and bounds, warm-started from the last
+    basis. The batched rounds bound the open targets themselves (x <= cap while pushing up,
+    x >= floor while pushing down): every point found before satisfies those bounds, so the
+    round is feasible, and each point it finds is feasible for the block.
+    """
 
     def __init__(self, prob: Problem, vars_: np.ndarray, rels: np.ndarray, stats: Stats):
-        self.a = sp.csr_array(prob.matrix[rels][:, vars_])
-        self.n, self.m = len(vars_), len(rels)
+        n, m = len(vars_), len(rels)
+        self.n, self.m = n, m
         self.stats = stats
         self.round = 0
-        self.a_eq = sp.hstack([self.a, -sp.eye_array(self.m)], format="csr")
-        self.bounds = np.vstack(
-            [
-                np.column_stack([np.zeros(self.n), np.full(self.n, np.inf)]),
-                np.column_stack([prob.low[rels], prob.high[rels]]),
-            ]
+        self.low = np.zeros(n)
+        self.high = np.full(n, np.inf)
+        self.model = lp.Model(
+            prob.matrix[rels][:, vars_],
+            row_low=prob.low[rels],
+            row_high=prob.high[rels],
+            col_low=self.low,
+            col_high=self.high,
         )
 
     def exposed(self, targets: np.ndarray, width: float, seed: np.ndarray | None, exact: bool):
@@ -403,16 +536,17 @@ class _Block:
         for _ in range(_ROUNDS):
             if len(open_) == 0 or idle == 2:
                 break
-            started = time.perf_counter()
-            x = self._capped(open_, lo_in, hi_in, width, up=up)
+            x = self._capped(open_, lo_in, hi_in, width, up=np.full(len(open_), up))
             if x is not None:
                 lo_in, hi_in = np.minimum(lo_in, x), np.maximum(hi_in, x)
             still = open_[hi_in[open_] - lo_in[open_] < width]
             # A round is worth it while it decides cells faster than what follows would: one
-            # LP per cell on the whole block (exact) or a small repair LP (~5 ms).
-            spent = time.perf_counter() - started
-            per_cell = 2 * spent if exact else _REPAIR_SECONDS
-            stalled = (len(open_) - len(still)) * per_cell < spent
+            # LP per cell on the whole block (exact: any cell decided is worth a round) or a
+            # small repair LP per cell (suppress mode: a round over the block costs about as
+            # much as one repair LP per thousand of its cells). Counted, never timed, so the
+            # release does not depend on how busy the machine is.
+            needed = 1 if exact else max(1.0, self.n * _ROUND_CELLS_PER_VARIABLE)
+            stalled = len(open_) - len(still) < needed
             idle = idle + 1 if stalled else 0
             up = not up if (idle or not up) else up  # push up; go down once when that stalls
             open_ = still
@@ -446,53 +580,35 @@ class _Block:
         if top[t] - bottom[t] < width:
             yield t, max(bottom[t], 0.0), top[t]
 
-    def _capped(self, open_, lo_in, hi_in, width, up: bool):
-        """One LP moving every open target towards the level that would make it safe."""
-        k = len(open_)
-        if up:  # maximise sum(t), t_s <= x_s, t_s <= low_s + width
-            cap = lo_in[open_] + width
-            row = np.concatenate([np.arange(k), np.arange(k)])
-            col = np.concatenate([self.n + self.m + np.arange(k), open_])
-            val = np.concatenate([np.ones(k), -np.ones(k)])
-            extra_bounds = np.column_stack([np.zeros(k), cap])
-            b_ub = np.zeros(k)
-            sign = -1.0
-        else:  # minimise sum(u), u_s >= x_s - floor_s
-            floor = np.maximum(hi_in[open_] - width, 0.0)
-            row = np.concatenate([np.arange(k), np.arange(k)])
-            col = np.concatenate([open_, self.n + self.m + np.arange(k)])
-            val = np.concatenate([np.ones(k), -np.ones(k)])
-            extra_bounds = np.column_stack([np.zeros(k), np.full(k, np.inf)])
-            b_ub = floor
-            sign = 1.0
-        total = self.n + self.m + k
-        a_ub = sp.csr_array((val, (row, col)), shape=(k, total))
-        a_eq = sp.hstack([self.a_eq, sp.csr_array((self.m, k))], format="csr")
-        cost = np.zeros(total)
+    def _capped(self, open_, lo_in, hi_in, width, up: np.ndarray):
+        """One LP moving every open target towards the level that would make it safe: up to
+        low + width where `up`, down to high - width elsewhere."""
+        model = self.model
         # Distinct weights: the LP fills targets one after another instead of spreading mass
         # over competing ones (which would leave all of them short of their level).
         self.round += 1
-        cost[self.n + self.m :] = sign * (1.0 + _spread(open_ + 7919 * self.round))
-        res = self._linprog(cost, a_ub, b_ub, a_eq, np.vstack([self.bounds, extra_bounds]))
-        return None if res is None or res is _UNBOUNDED else res[: self.n]
+        weight = 1.0 + _spread(open_ + 7919 * self.round)
+        floor = np.maximum(hi_in[open_] - width, self.low[open_])
+        low = np.where(up, self.low[open_], floor)
+        high = np.where(up, lo_in[open_] + width, self.high[open_])
+        model.set_col_bounds(open_, low, high)
+        model.set_cost(open_, np.where(up, -weight, weight))
+        x = self._run()
+        model.set_col_bounds(open_, self.low[open_], self.high[open_])
+        model.set_cost(open_, np.zeros(len(open_)))
+        return None if x is None or x is _UNBOUNDED else x
 
     def _solve(self, cost: np.ndarray):
         """A solution minimising `cost` (variables only), _UNBOUNDED, or None on failure."""
-        full = np.concatenate([cost, np.zeros(self.m)])
-        res = self._linprog(full, None, None, self.a_eq, self.bounds)
-        return res if res is None or res is _UNBOUNDED else res[: self.n]
+        cols = np.flatnonzero(cost)
+        self.model.set_cost(cols, cost[cols])
+        x = self._run()
+        self.model.set_cost(cols, np.zeros(len(cols)))
+        return x
 
-    def _linprog(self, cost, a_ub, b_ub, a_eq, bounds):
+    def _run(self):
         self.stats.lps += 1
-        res = linprog(
-            cost,
-            A_ub=a_ub,
-            b_ub=b_ub,
-            A_eq=a_eq,
-            b_eq=np.zeros(self.m),
-            bounds=bounds,
-            method="highs",
-        )
-        if res.status == 3:
+        status, x = self.model.solve()
+        if status == lp.UNBOUNDED:
             return _UNBOUNDED
-        return res.x if res.status == 0 else None
+        return x[: self.n] if status == lp.OPTIMAL else None

@@ -8,6 +8,7 @@ These cells are aggregates but not yet safe to show: only `reports.protect` read
 from __future__ import annotations
 
 from datetime import date
+from functools import reduce
 
 import pandas as pd
 
@@ -56,13 +57,17 @@ def cells_from_result(breakdown: Breakdown, grain: str, result: ReportResult) ->
     if breakdown.name == OVERVIEW:
         category = pd.Series(SITE_TOTAL, index=rows.index)
     else:
-        category = rows[list(breakdown.dimensions)].astype(str).agg(SOURCE_SEPARATOR.join, axis=1)
+        parts = [rows[d].astype(str) for d in breakdown.dimensions]
+        category = reduce(lambda left, right: left + SOURCE_SEPARATOR + right, parts)
     sessions = rows["sessions"].astype("float64")
+    # A report has few distinct periods: parse each once.
+    periods = rows[time_dimension].astype(str)
+    parsed = {value: parse_ga4_period(value, grain) for value in periods.unique()}
     cells = pd.DataFrame(
         {
             "breakdown": breakdown.name,
             "grain": grain,
-            "period": [parse_ga4_period(v, grain) for v in rows[time_dimension]],
+            "period": periods.map(parsed).to_numpy(),
             "category": category.to_numpy(),
             "users": rows["activeUsers"].astype("float64").to_numpy(),
             "sessions": sessions.to_numpy(),

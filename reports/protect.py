@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -166,3 +167,21 @@ def current(store: Store) -> Release | None:
         return None
     cells, info = store.read_release()
     return load(cells, info, store.read_labels(), store.read_release_flags())
+
+
+# --- readers for the dashboard: it names a store by its path and never opens it itself ------
+
+
+def current_at(store_path: str | Path) -> Release | None:
+    """The release last published to the store at `store_path`, or None before the first."""
+    return current(Store(Path(store_path)))
+
+
+def release_info_at(store_path: str | Path) -> dict | None:
+    """The last release's id, date and counts (no figures), or None before the first."""
+    return Store(Path(store_path)).release_info()
+
+
+def sync_history_at(store_path: str | Path, limit: int = 20) -> pd.DataFrame:
+    """The latest syncs' outcomes (when, from where, how it ended), newest first."""
+    return Store(Path(store_path)).syncs(limit)

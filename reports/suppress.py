@@ -58,10 +58,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy.optimize import linprog
 
 from connectors.catalog import ADDITIVE, BREAKDOWNS, OVERVIEW
-from reports import audit, relations
+from reports import audit, lp, relations
 from reports.cells import KEY
 from reports.relations import OVERCOUNT, RESIDUAL, RESIDUALS
 from reports.status import GA4_OTHER, PRIMARY, PUBLISHED, SECONDARY, WITHHELD
@@ -463,7 +462,7 @@ class _State:
         rows = np.unique(cols.indices)
         block = sp.csr_array(cols[rows])
         slack_low, slack_high = self._slack(rel_rows[rows], i)
-        n, m = len(near), len(rows)
+        n = len(near)
         truth = self.truth[near, i]
         fixed = self.locked[near] & ~self.withheld[near]
         up_cap = np.where(fixed, 0.0, np.inf)
@@ -473,18 +472,18 @@ class _State:
         up_cap[me], down_cap[me] = (amount, 0.0) if sign > 0 else (0.0, amount)
         low = np.zeros(2 * n)
         low[me if sign > 0 else n + me] = amount
-        res = linprog(
-            np.concatenate([weight, weight, np.zeros(m)]),
-            A_eq=sp.hstack([block, -block, -sp.eye_array(m)], format="csr"),
-            b_eq=np.zeros(m),
-            bounds=np.column_stack(
-                [np.concatenate([low, slack_low]), np.concatenate([up_cap, down_cap, slack_high])]
-            ),
-            method="highs",
+        model = lp.Model(
+            sp.hstack([block, -block], format="csc"),
+            row_low=slack_low,
+            row_high=slack_high,
+            col_low=low,
+            col_high=np.concatenate([up_cap, down_cap]),
+            cost=np.concatenate([weight, weight]),
         )
-        if res.status != 0:
+        status, x = model.solve()
+        if status != lp.OPTIMAL:
             return None
-        return near, res.x[:n] - res.x[n : 2 * n]
+        return near, x[:n] - x[n:]
 
     def _slack(self, rows: np.ndarray, i: int) -> tuple[np.ndarray, np.ndarray]:
         """How far each relation's sum may move from the true figures' sum (0 for equalities)."""

@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS labels (
 CREATE TABLE IF NOT EXISTS release_cells (
     {CELL_KEY}, {FIGURE_COLUMNS}, status VARCHAR,
     PRIMARY KEY (breakdown, grain, period, category));
+CREATE TABLE IF NOT EXISTS release_proofs (fingerprint VARCHAR PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS releases (
     release_id BIGINT PRIMARY KEY, created_at TIMESTAMP, source VARCHAR, k INTEGER,
     first_day DATE, last_settled DATE, cells BIGINT, withheld_primary BIGINT,
@@ -45,7 +46,15 @@ CREATE TABLE IF NOT EXISTS syncs (
     tokens_left_hour BIGINT, tokens_left_day BIGINT);
 """
 
-TABLES = ("raw_cells", "period_flags", "labels", "release_cells", "releases", "syncs")
+TABLES = (
+    "raw_cells",
+    "period_flags",
+    "labels",
+    "release_cells",
+    "release_proofs",
+    "releases",
+    "syncs",
+)
 RETAINED_TABLES = ("raw_cells", "period_flags", "release_cells")
 
 
@@ -100,6 +109,11 @@ class Store:
             info = latest_release(con)
             cells = con.execute("SELECT * FROM release_cells").df() if info else None
             return cells, info
+
+    def read_release_proofs(self) -> frozenset[str]:
+        """Fingerprints of the release's blocks its audit proved safe (see reports.audit)."""
+        with self.connect(must_exist=True) as con:
+            return release_proofs(con)
 
     def release_info(self) -> dict | None:
         if not self.path.exists():
@@ -158,9 +172,17 @@ def upsert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> N
         con.unregister("incoming")
 
 
-def replace_release(con: duckdb.DuckDBPyConnection, cells: pd.DataFrame, info: dict) -> None:
+def replace_release(
+    con: duckdb.DuckDBPyConnection,
+    cells: pd.DataFrame,
+    info: dict,
+    proofs: frozenset[str] = frozenset(),
+) -> None:
+    """The new release, its info row and its audit's proofs, in place of the previous ones."""
     con.execute("DELETE FROM release_cells")
     upsert(con, "release_cells", cells)
+    con.execute("DELETE FROM release_proofs")
+    upsert(con, "release_proofs", pd.DataFrame({"fingerprint": sorted(proofs)}))
     columns = ", ".join(info)
     marks = ", ".join("?" for _ in info)
     con.execute(f"INSERT INTO releases ({columns}) VALUES ({marks})", list(info.values()))
@@ -176,6 +198,11 @@ def purge_before(con: duckdb.DuckDBPyConnection, first_day: date) -> int:
             .shape[0]
         )
     return deleted
+
+
+def release_proofs(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
+    rows = con.execute("SELECT fingerprint FROM release_proofs").fetchall()
+    return frozenset(row[0] for row in rows)
 
 
 def latest_release(con: duckdb.DuckDBPyConnection) -> dict | None:

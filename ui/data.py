@@ -17,7 +17,6 @@ from kanon.settings import Settings
 from reports import protect, views
 from reports.grid import Selection
 from reports.protect import Release
-from store.db import Store
 
 STATUS_TTL = 5  # seconds: a sync from the command line shows up within this delay
 VIEW_TTL = 3600
@@ -35,17 +34,17 @@ class Query(NamedTuple):
 
 @st.cache_data(ttl=STATUS_TTL, max_entries=8, show_spinner=False)
 def release_info(store: str) -> dict | None:
-    return Store(store).release_info()
+    return protect.release_info_at(store)
 
 
 @st.cache_data(ttl=STATUS_TTL, max_entries=8, show_spinner=False)
 def syncs(store: str) -> pd.DataFrame:
-    return Store(store).syncs()
+    return protect.sync_history_at(store)
 
 
 @st.cache_resource(ttl=24 * 3600, max_entries=2, show_spinner="Loading the release…")
 def _release(store: str, release_id: int) -> Release | None:
-    return protect.current(Store(store))
+    return protect.current_at(store)
 
 
 def current_release(settings: Settings) -> Release | None:

@@ -38,7 +38,8 @@ def strict_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(reports.suppress, "complementary", lambda cells, k: cells)
-        patch.setattr(reports.audit, "audit", lambda cells, k: SimpleNamespace(ok=True))
+        passed = SimpleNamespace(ok=True, proofs=frozenset())
+        patch.setattr(reports.audit, "audit", lambda cells, k, **options: passed)
         return publish(tmp_path_factory.mktemp("kanon-strict"), k=STRICT_K)
 
 

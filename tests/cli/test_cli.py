@@ -316,6 +316,10 @@ def test_audit_passes_on_the_published_release_and_fails_on_a_leaky_one(synced, 
     result = kanon(synced, "audit")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "exposed" in result.stdout
+    assert "proven by the last audit" in result.stdout  # the sync stored its audit's proofs
+    result = kanon(synced, "audit", "--full")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "proven by the last audit" not in result.stdout
 
     # Publish every complementary browser cell: small ones become totals minus the others.
     home = tmp_path / "leaky"
@@ -331,9 +335,10 @@ def test_audit_passes_on_the_published_release_and_fails_on_a_leaky_one(synced, 
             "AND r.breakdown = 'browsers' RETURNING 1"
         ).fetchall()
     assert leaked
-    result = kanon(home, "audit")
-    assert result.returncode == 1, result.stdout + result.stderr
-    assert "browsers" in result.stdout
+    for full in ((), ("--full",)):
+        result = kanon(home, "audit", *full)
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "browsers" in result.stdout
 
 
 def test_a_release_failing_the_audit_is_refused_with_a_message(
@@ -351,7 +356,7 @@ def test_a_release_failing_the_audit_is_refused_with_a_message(
         con.execute("DELETE FROM period_flags WHERE grain = 'month'")  # something to publish
         before = con.execute("SELECT * FROM release_cells ORDER BY ALL").fetchall()
     exposed = SimpleNamespace(ok=False, exposed=pd.DataFrame({"figure": ["sessions"]}))
-    monkeypatch.setattr("reports.audit.audit", lambda cells, k: exposed)
+    monkeypatch.setattr("reports.audit.audit", lambda cells, k, **options: exposed)
     monkeypatch.setenv("KANON_HOME", str(home))
     assert main(["sync", "--source", "sample"]) == 1
     error = capsys.readouterr().err

@@ -1,0 +1,84 @@
+"""Linear programs through HiGHS (`highspy`), kept alive between solves.
+
+`Model` holds one LP, `row_low <= A x <= row_high` and `col_low <= x <= col_high`, minimising
+`cost @ x`. Changing costs or bounds and solving again starts from the last optimal basis (a
+warm start), so a block's many min/max solves share one factorised matrix instead of building
+a new problem each time, as `scipy.optimize.linprog` does.
+"""
+
+from __future__ import annotations
+
+import highspy
+import numpy as np
+import scipy.sparse as sp
+
+OPTIMAL = "optimal"
+UNBOUNDED = "unbounded"
+FAILED = "failed"  # infeasible, or the solver gave up
+
+_STATUS = {
+    highspy.HighsModelStatus.kOptimal: OPTIMAL,
+    highspy.HighsModelStatus.kUnbounded: UNBOUNDED,
+    highspy.HighsModelStatus.kUnboundedOrInfeasible: UNBOUNDED,
+}
+
+
+class Model:
+    """One LP in HiGHS; cheap to change and solve again."""
+
+    def __init__(
+        self,
+        matrix: sp.sparray,
+        row_low: np.ndarray,
+        row_high: np.ndarray,
+        col_low: np.ndarray,
+        col_high: np.ndarray,
+        cost: np.ndarray | None = None,
+    ) -> None:
+        csc = sp.csc_array(matrix)
+        m, n = csc.shape
+        self.n, self.m = n, m
+        self.solves = 0
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = n, m
+        lp.col_cost_ = np.zeros(n) if cost is None else np.asarray(cost, dtype=float)
+        lp.col_lower_ = np.asarray(col_low, dtype=float)
+        lp.col_upper_ = np.asarray(col_high, dtype=float)
+        lp.row_lower_ = np.asarray(row_low, dtype=float)
+        lp.row_upper_ = np.asarray(row_high, dtype=float)
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = csc.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = csc.indices.astype(np.int32)
+        lp.a_matrix_.value_ = csc.data.astype(float)
+        self._highs = highspy.Highs()
+        self._highs.setOptionValue("output_flag", False)
+        self._highs.passModel(lp)
+
+    def set_cost(self, cols: np.ndarray, values: np.ndarray) -> None:
+        if len(cols):
+            self._highs.changeColsCost(len(cols), _int(cols), _float(values))
+
+    def set_col_bounds(self, cols: np.ndarray, low: np.ndarray, high: np.ndarray) -> None:
+        if len(cols):
+            self._highs.changeColsBounds(len(cols), _int(cols), _float(low), _float(high))
+
+    def set_row_bounds(self, rows: np.ndarray, low: np.ndarray, high: np.ndarray) -> None:
+        if len(rows):
+            self._highs.changeRowsBounds(len(rows), _int(rows), _float(low), _float(high))
+
+    def solve(self) -> tuple[str, np.ndarray | None]:
+        """(status, x): x is the optimal point when status is OPTIMAL, else None."""
+        self.solves += 1
+        self._highs.run()
+        status = _STATUS.get(self._highs.getModelStatus(), FAILED)
+        if status != OPTIMAL:
+            return status, None
+        return status, np.asarray(self._highs.getSolution().col_value)
+
+
+def _int(values) -> np.ndarray:
+    return np.ascontiguousarray(values, dtype=np.int32)
+
+
+def _float(values) -> np.ndarray:
+    return np.ascontiguousarray(np.broadcast_to(values, np.shape(values)), dtype=float)
