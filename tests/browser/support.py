@@ -66,6 +66,7 @@ def dashboard(home: Path, *args: str, host: str = "127.0.0.1", **env: str) -> It
         stdout=log,
         stderr=subprocess.STDOUT,
     )
+    (home / "streamlit.pid").write_text(str(process.pid))  # for memory readings
     url = f"http://{host}:{port}"
     try:
         wait_until_healthy(url, process)

@@ -1,0 +1,155 @@
+"""Twenty people at once: signed-in browser sessions switching pages and ranges for a while.
+
+Each visitor is its own Playwright context (its own cookies, its own Streamlit session) with
+its own sequence of choices; after each change it checks that the page shows exactly its own
+selection, so a session that saw another's selection, an error, or a page that never drew,
+fails the test. The dashboard's resident memory is read from /proc while they work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from access.accounts import Accounts
+from access.roles import ANALYST
+from reports import views
+from tests.app.support import published_home, release_of
+from tests.browser.support import BASE_PATH_PROBE, CHROMIUM, CHROMIUM_ARGS, IDLE, dashboard
+from ui import components, format
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+VISITORS = 20
+SECONDS = 60  # each visitor keeps working this long (bounded: it then stops by itself)
+MEMORY_LIMIT_MB = 1024  # the dashboard process, as the benchmark's bound
+PASSWORD = "correct horse battery"
+ROUTE = [("Overview", "Last 7 days", "Day"), ("Sources", "Last 90 days", "Week"),
+         ("Technology", "Last 12 months", "Month"), ("Countries", "Last 28 days", "Week"),
+         ("Engagement", "Last 90 days", "Day")]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def server(request, tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    home = published_home(request.config, tmp_path_factory.mktemp("load-home"))
+    accounts = Accounts(home / "accounts.sqlite")
+    for n in range(VISITORS):
+        accounts.add_local(f"visitor{n}", [ANALYST], PASSWORD)
+    with dashboard(home) as url:
+        yield url, home
+
+
+def showing(home: Path) -> dict[tuple[str, str], str]:
+    """The caption each (range, grain) of the route must show: the page's own words."""
+    release = release_of(home)
+    last = components.last_settled(release)
+    expected = {}
+    for _, preset, grain in ROUTE:
+        first, end = components._preset_range(preset, last)
+        selection = views.select(release, grain.lower(), first, end)
+        expected[(preset, grain)] = format.showing(selection)
+    return expected
+
+
+def resident_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024
+
+
+async def settle(page) -> None:
+    await page.wait_for_timeout(300)
+    await page.wait_for_selector(IDLE, timeout=90_000)
+
+
+async def visitor(
+    browser, url: str, n: int, seconds: float, expected: dict
+) -> tuple[int, list[str]]:
+    from playwright.async_api import expect
+
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    page.set_default_timeout(120_000)  # twenty browsers share two cores
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on(
+        "console",
+        lambda m: (
+            m.type == "error"
+            and not BASE_PATH_PROBE.search(m.location.get("url", ""))
+            and problems.append(f"console: {m.text}")
+        ),
+    )
+    await asyncio.sleep(n * 0.5)  # people arrive one after another, not in one instant
+    await page.goto(url)
+    await settle(page)
+    await page.get_by_label("Username").fill(f"visitor{n}")
+    await page.get_by_label("Password", exact=True).fill(PASSWORD)
+    await page.get_by_label("Password", exact=True).press("Enter")
+    await settle(page)
+    deadline = time.monotonic() + seconds  # each visitor works this long once signed in
+    steps = 0
+    while time.monotonic() < deadline:
+        title, preset, grain = ROUTE[(n + steps) % len(ROUTE)]
+        await page.get_by_role("link", name=title, exact=True).click()
+        await settle(page)
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        await sidebar.locator('[data-testid="stSelectbox"]').click()
+        await page.get_by_role("option", name=preset, exact=True).click()
+        await settle(page)
+        await sidebar.get_by_text(grain, exact=True).click()
+        await expect(sidebar.get_by_role("radio", name=grain)).to_be_checked()
+        await settle(page)
+        try:  # this visitor's own choice, and nobody else's, once the rerun has drawn it
+            await expect(page.locator("h1").first).to_have_text(title, timeout=60_000)
+            await expect(page.get_by_text("Showing ").first).to_have_text(
+                expected[(preset, grain)], timeout=60_000
+            )
+        except AssertionError as error:
+            problems.append(f"visitor{n} chose {preset} by {grain} on {title}: {error}")
+        steps += 1
+    await context.close()
+    return steps, problems
+
+
+async def crowd(url: str, seconds: float, expected: dict) -> list[tuple[int, list[str]]]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        results = await asyncio.gather(
+            *(visitor(browser, url, n, seconds, expected) for n in range(VISITORS))
+        )
+        await browser.close()
+    return results
+
+
+def test_twenty_signed_in_visitors_at_once(server):
+    url, home = server
+    pid = int(Path(home / "streamlit.pid").read_text()) if (home / "streamlit.pid").exists() else 0
+    peak = [0.0]
+
+    async def watch(task: asyncio.Task) -> None:
+        while not task.done():
+            if pid:
+                peak[0] = max(peak[0], resident_mb(pid))
+            await asyncio.sleep(0.5)
+
+    async def run() -> list[tuple[int, list[str]]]:
+        task = asyncio.ensure_future(crowd(url, SECONDS, showing(home)))
+        await watch(task)
+        return await task
+
+    results = asyncio.run(run())
+    problems = [problem for _, found in results for problem in found]
+    assert problems == [], problems[:10]
+    assert all(steps >= 1 for steps, _ in results), [steps for steps, _ in results]
+    print(f"\n{VISITORS} visitors, {sum(s for s, _ in results)} page-and-range changes, "
+          f"server peak {peak[0]:.0f} MB")  # fmt: skip
+    assert pid and peak[0] < MEMORY_LIMIT_MB
