@@ -40,7 +40,7 @@ def measure(scale: float) -> dict[str, float | str]:
         sync(settings, SampleConnector(scale=scale, today=today))
         release = protect.current(Store(settings.store_path))
         first, last = today - timedelta(days=365), today
-        facts = summary_facts(settings, "sample")
+        facts = summary_facts(settings, release.info)
 
         started = time.perf_counter()
         payload = workbook.summary_workbook(release, "month", first, last, facts)

@@ -156,7 +156,7 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     from reports.workbook import summary_workbook
 
     release = _release(settings)
-    facts = summary_facts(settings, release.info.get("source"))
+    facts = summary_facts(settings, release.info)
     if args.summary:
         book = summary_workbook(release, args.grain, args.start, args.end, facts)
         args.out.write_bytes(book)

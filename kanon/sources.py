@@ -55,12 +55,13 @@ def ga4_connector(settings: Settings, **overrides: Any) -> GA4Connector:
 GA4_TIME_ZONE = "the GA4 property's reporting time zone (GA4 Admin → Property settings)"
 
 
-def summary_facts(settings: Settings, source: str | None) -> Facts:
-    """What a summary's provenance says about the property behind a release from `source`."""
-    source = source or settings.source
-    if source == "sample":
+def summary_facts(settings: Settings, info: dict) -> Facts:
+    """What a summary's provenance says about the property behind a release (its `info`)."""
+    source = str(info.get("source") or settings.source)
+    zone = info.get("time_zone")
+    if not isinstance(zone, str) or not zone:  # a release from before Kanon recorded the zone
         from connectors.sample import TIME_ZONE
 
-        return Facts(source="sample", property_id=None, time_zone=TIME_ZONE)
-    # The release does not record the zone GA4 reported in; the property's setting decides it.
-    return Facts(source=source, property_id=settings.ga4_property, time_zone=GA4_TIME_ZONE)
+        zone = TIME_ZONE if source == "sample" else GA4_TIME_ZONE
+    property_id = None if source == "sample" else settings.ga4_property
+    return Facts(source=source, property_id=property_id, time_zone=zone)

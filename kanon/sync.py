@@ -214,6 +214,7 @@ def _publish(
         "first_day": window.first_day,
         "last_settled": window.last_settled,
         **protect.summary(release.cells),
+        "time_zone": _time_zone(results, base),
     }
     with store.transaction() as con:
         if _release_id(latest_release(con)) != _release_id(base):
@@ -245,6 +246,15 @@ def _merged(
     if window is not None:
         frame = frame[frame["period"] >= window.first_day].reset_index(drop=True)
     return frame
+
+
+def _time_zone(results: list[ReportResult], base: dict | None) -> str | None:
+    """The zone the property reports in, as GA4 said; a sync with nothing new keeps the last."""
+    zones = {result.time_zone for result in results if result.time_zone}
+    if zones:
+        return sorted(zones)[0]
+    zone = base.get("time_zone") if base else None
+    return None if zone is None or pd.isna(zone) else str(zone)
 
 
 def _release_id(info: dict | None) -> int | None:

@@ -39,7 +39,9 @@ CREATE TABLE IF NOT EXISTS release_proofs (fingerprint VARCHAR PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS releases (
     release_id BIGINT PRIMARY KEY, created_at TIMESTAMP, source VARCHAR, k INTEGER,
     first_day DATE, last_settled DATE, cells BIGINT, withheld_primary BIGINT,
-    withheld_secondary BIGINT);
+    withheld_secondary BIGINT, time_zone VARCHAR);
+-- Stores made before a column existed gain it (empty for their old releases).
+ALTER TABLE releases ADD COLUMN IF NOT EXISTS time_zone VARCHAR;
 CREATE TABLE IF NOT EXISTS syncs (
     sync_id BIGINT PRIMARY KEY, started_at TIMESTAMP, finished_at TIMESTAMP, source VARCHAR,
     status VARCHAR, message VARCHAR, requests BIGINT, tokens BIGINT,

@@ -81,7 +81,7 @@ def csv_builder(
 
     def build() -> bytes:
         _check(identity)
-        facts = summary_facts(settings, release.info.get("source"))
+        facts = summary_facts(settings, release.info)
         header = export.provenance(release, selection, facts, report=report)
         payload = export.to_csv(export.summary(release, report, selection), header, dialect)
         _log(settings, identity, report, selection)
@@ -97,7 +97,7 @@ def workbook_builder(
 
     def build() -> bytes:
         _check(identity)
-        facts = summary_facts(settings, release.info.get("source"))
+        facts = summary_facts(settings, release.info)
         first, last = selection.first_day, selection.last_day
         payload = workbook.summary_workbook(release, selection.grain, first, last, facts)
         _log(settings, identity, WORKBOOK_REPORT, selection)

@@ -19,6 +19,7 @@ from connectors.base import ConnectorError
 from connectors.ga4 import GA4Connector, QuotaExhausted
 from connectors.sample import SampleConnector
 from kanon.settings import Settings
+from kanon.sources import summary_facts
 from kanon.sync import SyncReport, sync
 from store.db import Store
 from tests.emulator.ga4_emulator import GA4Emulator
@@ -120,3 +121,11 @@ def test_interrupted_sync_keeps_the_previous_release(
     pd.testing.assert_frame_equal(before_labels, labels(settings))
     syncs = Store(settings.store_path).syncs()
     assert list(syncs["status"])[:2] == ["failed", "ok"]
+
+
+def test_the_release_records_the_time_zone_ga4_reported_in(through_ga4) -> None:
+    settings = through_ga4[0]
+    info = Store(settings.store_path).release_info()
+    assert info["time_zone"] == "Europe/Oslo"  # from the Data API's response metadata
+    facts = summary_facts(settings, info)
+    assert (facts.source, facts.time_zone) == ("ga4", "Europe/Oslo")
