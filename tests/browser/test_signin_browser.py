@@ -87,7 +87,6 @@ def test_local_accounts_sign_in_see_their_role_and_sign_out(server, browser):
     expect(page.get_by_role("button", name="Sign in with Fjordlys")).to_be_visible()
     assert page.locator('[data-testid="stMetric"]').count() == 0
     assert page.locator('[data-testid="stPlotlyChart"]').count() == 0
-    page.screenshot(path="/tmp/kanon-sign-in.png")
 
     sign_in(page, server, "ana")
     expect(page.locator('[data-testid="stMetric"]')).to_have_count(7)
