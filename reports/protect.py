@@ -77,6 +77,7 @@ def protect(
     cells["frozen"] = False
     frozen = _frozen_cells(previous, k, window)
     if not frozen.empty:
+        frozen = _with_true_figures(frozen, cells)
         already = pd.MultiIndex.from_frame(frozen[["breakdown", "grain", "period"]])
         fresh = ~pd.MultiIndex.from_frame(cells[["breakdown", "grain", "period"]]).isin(already)
         cells = pd.concat([frozen.assign(frozen=True), cells[fresh]], ignore_index=True)
@@ -134,6 +135,25 @@ def _frozen_cells(previous: Release | None, k: int, window: Window) -> pd.DataFr
         return pd.DataFrame()
     cells = previous.cells
     return cells[cells["period"] >= window.first_day].copy()
+
+
+def _with_true_figures(frozen: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
+    """Frozen withheld cells with their raw figures, where the store still holds them.
+
+    The earlier release blanked them; the search for complements needs a feasible point, and
+    the true figures are one, found without solving an LP over every frozen block. They are
+    blanked again before the release is built (`_withhold`).
+    """
+    held = frozen["status"].isin(WITHHELD).to_numpy()
+    if not held.any():
+        return frozen
+    true = raw[KEY + FIGURES].drop_duplicates(KEY)
+    figures = frozen[KEY].merge(true, on=KEY, how="left", validate="many_to_one")[FIGURES]
+    filled = frozen.copy()
+    for figure in FIGURES:
+        true = figures[figure].to_numpy(dtype=float)
+        filled[figure] = np.where(held, true, filled[figure].to_numpy(dtype=float))
+    return filled
 
 
 def _withhold(cells: pd.DataFrame, k: int) -> pd.DataFrame:

@@ -147,6 +147,54 @@ def _gaps(frame: pd.DataFrame) -> pd.DataFrame:
     return gaps
 
 
+def _distrust_revised(rel, truth: np.ndarray, frozen_withheld: np.ndarray) -> np.ndarray:
+    """Blank the raw figures of frozen withheld cells where they break a relation.
+
+    Raw figures GA4 revised after a period was published need not agree with the published
+    ones; a point that breaks the attacker's relations would mislead the search, so those
+    cells are filled by an LP instead (`_complete`).
+    """
+    truth = truth.copy()
+    for i, figure in enumerate(ADDITIVE):
+        rows = rel.rows_for_figure(figure)
+        matrix = rel.matrix[rows]
+        sums = matrix @ truth[:, i]  # NaN where a member is unknown: nothing to check
+        base, per_term = audit.BAND["counts" if figure in audit.COUNTS else "seconds"]
+        band = base + per_term * np.diff(matrix.indptr)
+        broken = (rel.low[rows] - sums > band) | (sums - rel.high[rows] > band)
+        if broken.any():
+            members = abs(matrix[np.flatnonzero(broken)]).sum(axis=0) > 0
+            truth[members & frozen_withheld, i] = np.nan
+    return truth
+
+
+def _fill_determined(rel, truth: np.ndarray) -> np.ndarray:
+    """Unknown figures an equality fixes by itself: the one unknown of its relation.
+
+    Residual cells of frozen periods are blank in the earlier release, and the store keeps no
+    raw residual; each is its period's total minus its rows, so no LP is needed to fill it.
+    """
+    truth = truth.copy()
+    equality = rel.equality
+    for i, figure in enumerate(ADDITIVE):
+        rows = rel.rows_for_figure(figure)
+        matrix = rel.matrix[rows[equality[rows]]]
+        for _ in range(3):  # a filled cell may leave another relation with one unknown
+            unknown = np.isnan(truth[:, i])
+            if not unknown.any():
+                break
+            lone = (abs(matrix) @ unknown.astype(float)) == 1
+            if not lone.any():
+                break
+            part = sp.csr_array(matrix[np.flatnonzero(lone)])
+            known_sum = part @ np.nan_to_num(truth[:, i])
+            coo = sp.coo_array(part.multiply(unknown[None, :]))
+            coo.eliminate_zeros()
+            value = np.maximum(-known_sum[coo.row] / coo.data, 0.0)
+            truth[coo.col, i] = value
+    return truth
+
+
 def _complete(rel, truth: np.ndarray, withheld: np.ndarray, band: np.ndarray, k: int):
     """Fill the figures of cells withheld in an earlier release with a feasible point.
 
@@ -202,6 +250,8 @@ class _State:
         days_in_month = pd.to_datetime(frame["period"]).dt.days_in_month.to_numpy()
         end = start + np.array([span.get(g, -1) for g in frame["grain"]])
         end = np.where(end < start, start + days_in_month - 1, end)
+        frozen_withheld = frame["frozen"].to_numpy(dtype=bool) & withheld
+        truth = _fill_determined(rel, _distrust_revised(rel, truth, frozen_withheld))
         sums = rel.matrix @ np.nan_to_num(truth)
         missed = np.maximum(rel.low[:, None] - sums, sums - rel.high[:, None]).clip(min=0)
         known = (rel.matrix.astype(bool) @ np.isnan(truth).astype(float)) == 0

@@ -148,3 +148,54 @@ def test_loading_a_tampered_release_is_refused():
     lowered = release.cells.copy()
     with pytest.raises(protect.ReleaseError, match="fewer than k=600"):
         protect.load(lowered, {"k": 600}, pd.DataFrame(), pd.DataFrame())
+
+
+def _two_weeks(users_by_day: dict[date, dict[str, int]], gap: int = 0) -> pd.DataFrame:
+    """Browser days adding up to the site total (plus `gap` unattributed sessions a day)."""
+    rows = []
+    for day, browsers in users_by_day.items():
+        sessions = sum(2 * u for u in browsers.values()) + gap
+        rows.append(cell("overview", "day", day, SITE_TOTAL, sum(browsers.values()), sessions))
+        rows += [cell("browsers", "day", day, name, u) for name, u in browsers.items()]
+    return raw_frame(rows)
+
+
+def test_frozen_withheld_cells_start_from_their_raw_figures(monkeypatch):
+    """A later sync fills the blanked figures of frozen cells from the raw store (and residuals
+    from their relation) instead of solving an LP over every frozen block."""
+    from reports import audit
+
+    monday = date(2026, 11, 2)
+    days = {monday + timedelta(days=i): {"Chrome": 300, "Firefox": 40, "Lynx": 3} for i in range(9)}
+    raw = _two_weeks(days, gap=5)
+    first = protect.protect(raw, k=10, window=Window.on(monday + timedelta(days=8), 14, 3))
+    assert (first.cells["status"] == PRIMARY).any()
+
+    def no_lp(*args, **kwargs):
+        raise AssertionError("frozen cells were filled by an LP")
+
+    monkeypatch.setattr(audit, "feasible_point", no_lp)
+    later = Window.on(monday + timedelta(days=12), 14, 3)
+    second = protect.protect(raw, k=10, window=later, previous=first)
+    frozen = second.cells[second.cells["period"] <= first.cells["period"].max()]
+    assert frozen.reset_index(drop=True).equals(first.cells.reset_index(drop=True))
+    assert audit.audit(second.cells, 10).ok
+
+
+def test_revised_raw_figures_of_frozen_cells_are_not_trusted(monkeypatch):
+    from reports import audit
+
+    monday = date(2026, 11, 2)
+    days = {monday + timedelta(days=i): {"Chrome": 300, "Firefox": 40, "Lynx": 3} for i in range(9)}
+    first = protect.protect(
+        _two_weeks(days), k=10, window=Window.on(monday + timedelta(days=8), 14, 3)
+    )
+    revised = _two_weeks({d: {**b, "Lynx": 7} for d, b in days.items()})  # late hits, totals too
+    calls = []
+    real = audit.feasible_point
+    monkeypatch.setattr(audit, "feasible_point", lambda *a, **k: calls.append(1) or real(*a, **k))
+    second = protect.protect(
+        revised, k=10, window=Window.on(monday + timedelta(days=12), 14, 3), previous=first
+    )
+    assert calls, "a revised raw figure that breaks a published relation was used as it is"
+    assert audit.audit(second.cells, 10).ok
