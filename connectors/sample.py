@@ -6,7 +6,11 @@ dimensions a row's sessions are the sessions that viewed that page, so pages sha
 
 from __future__ import annotations
 
+import os
+import tempfile
 import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -21,6 +25,7 @@ from connectors.sample_property import (
     SampleData,
     generate,
     oslo_today,
+    read_meta,
     read_sample,
     write_sample,
 )
@@ -31,6 +36,7 @@ TIME_ZONE = "Europe/Oslo"
 OTHER = "(other)"
 PAGE_DIMENSIONS = ("pagePath", "pageTitle")
 THRESHOLDED_DIMENSIONS = ("country",)  # demographic-like: GA4 may withhold small rows
+MEMORY_LIMIT = "400MB"  # DuckDB's own working memory while answering reports
 INTEGER_METRICS = ("activeUsers", "sessions", "screenPageViews", "userEngagementDuration")
 
 # Over `facts`: one row per session (or per session and page, for page dimensions).
@@ -44,6 +50,7 @@ METRIC_SQL = {
     "bounceRate": "1 - AVG(engaged::DOUBLE)",
 }
 _RANK = "__sessions"  # sessions per row, to pick the rows that survive the (other) roll-up
+_KEY = "__group"  # a hash of a row's dimension values, to attach its distinct users
 
 
 def _days_table(first: date, last: date) -> pd.DataFrame:
@@ -58,6 +65,31 @@ def _days_table(first: date, last: date) -> pd.DataFrame:
             "yearMonth": [f"{d.year:04d}{d.month:02d}" for d in days],
         }
     )
+
+
+def _connect() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB that spills to disk rather than grow past a few hundred MB."""
+    db = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "preserve_insertion_order": False})
+    spill = Path(tempfile.gettempdir()) / f"kanon-duckdb-{uuid.uuid4().hex}"  # made if needed
+    db.execute(f"SET temp_directory = '{spill}'")
+    return db
+
+
+def _copy_in(db: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    """A table of the connection's own, so every cursor of it sees the rows."""
+    db.register("_incoming", frame)
+    db.execute(f"CREATE TABLE {table} AS SELECT * FROM _incoming")
+    db.unregister("_incoming")
+
+
+def _chunk_end(start: date, grain: str) -> date:
+    """The last day of the run of whole periods of `grain` that begins with `start`'s period."""
+    if grain == "day":
+        return start + timedelta(days=30)
+    if grain == "week":
+        return start + timedelta(days=6 - start.weekday() + 28)  # five ISO weeks
+    following = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    return following - timedelta(days=1)
 
 
 @lru_cache(maxsize=2)
@@ -101,11 +133,47 @@ def _source(dimension: str) -> str:
     return f"s.{dimension}"
 
 
-def _aggregate_sql(dimensions: tuple[str, ...], metrics: tuple[str, ...], facts: str) -> str:
+def _aggregate_sql(
+    dimensions: tuple[str, ...], metrics: tuple[str, ...], facts: str, with_key: bool = False
+) -> str:
     dims = [f"CAST({d} AS VARCHAR) AS {d}" for d in dimensions]
     values = [f"{METRIC_SQL[m]} AS {m}" for m in metrics] + [f"COUNT(*) AS {_RANK}"]
+    if with_key:
+        values.append(f"{_group_hash(dimensions)} AS {_KEY}")
     group = f"GROUP BY {', '.join(dimensions)}" if dimensions else "HAVING COUNT(*) > 0"
     return f"SELECT {', '.join(dims + values)} FROM ({facts}) f {group}"
+
+
+def _group_hash(dimensions: tuple[str, ...]) -> str:
+    return f"hash({', '.join(dimensions)})" if dimensions else "hash(0)"
+
+
+def _distinct_users(
+    db: duckdb.DuckDBPyConnection,
+    dimensions: tuple[str, ...],
+    facts: str,
+    params: dict[str, int],
+    keys: pd.Series,
+) -> np.ndarray | None:
+    """Distinct users of each group (`keys`: the groups' hashes), or None if two groups collide.
+
+    DuckDB's COUNT(DISTINCT) takes most of a report's time on a large property; sorting
+    (group, user) pairs packed into one integer counts them exactly at a fraction of the cost.
+    """
+    group_keys = keys.to_numpy(dtype=np.uint64)
+    codes, uniques = pd.factorize(group_keys)
+    if len(uniques) < len(group_keys):
+        return None
+    pairs = db.execute(
+        f"SELECT {_group_hash(dimensions)} AS g, uid FROM ({facts}) f", params
+    ).fetchnumpy()
+    group = pd.Index(uniques).get_indexer(np.asarray(pairs["g"], dtype=np.uint64))
+    packed = (group.astype(np.int64) << 32) | (np.asarray(pairs["uid"], np.int64) & 0xFFFFFFFF)
+    packed.sort()
+    first = np.ones(len(packed), bool)
+    np.not_equal(packed[1:], packed[:-1], out=first[1:])
+    per_group = np.bincount(packed[first] >> 32, minlength=len(uniques))
+    return per_group[codes]
 
 
 def _other_sql(
@@ -161,26 +229,44 @@ class SampleConnector:
         other_row_limit: int | None = None,
         thresholding: bool = False,
     ) -> None:
+        self._db = _connect()
         if data_dir is not None:
-            meta = Path(data_dir) / "meta.json"
-            stamp = meta.stat().st_mtime_ns if meta.exists() else 0
-            self._data = _load(str(Path(data_dir).resolve()), stamp)
-            self._today = today or self._data.last_day + timedelta(days=1)
+            self._folder: Path | None = Path(data_dir).resolve()
+            self._data: SampleData | None = None
+            meta = read_meta(self._folder)
+            first = date.fromisoformat(meta["first_day"])
+            last = date.fromisoformat(meta["last_day"])
+            # Straight from the Parquet files: a property of any size is read in bounded memory.
+            for table in ("sessions", "pageviews"):
+                path = str(self._folder / f"{table}.parquet").replace("'", "''")
+                self._db.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{path}')")
+            self._today = today or last + timedelta(days=1)
         else:
+            self._folder = None
             self._today = today or oslo_today()
             self._data = generate(seed, scale, self._today)
+            first, last = self._data.first_day, self._data.last_day
+            _copy_in(self._db, "sessions", self._data.sessions)
+            _copy_in(self._db, "pageviews", self._data.pageviews)
+        self._first_day, self._last_day = first, last
         self._other_row_limit = other_row_limit
         self._thresholding = thresholding
         self._lock = threading.Lock()
-        self._db = duckdb.connect()
-        self._db.register("sessions", self._data.sessions)
-        self._db.register("pageviews", self._data.pageviews)
-        self._db.register("days", _days_table(self._data.first_day, self._data.last_day))
-        self._day_index = self._data.sessions["day"].to_numpy()
+        _copy_in(self._db, "days", _days_table(first, last))
+        # Sessions are stored in date order: each day is a run of session ids.
+        runs = self._db.execute(
+            "SELECT day, min(sid), max(sid) FROM sessions GROUP BY day ORDER BY day"
+        ).fetchnumpy()
+        self._run_days, self._run_lo, self._run_hi = (
+            np.asarray(runs[c]) for c in ("day", "min(sid)", "max(sid)")
+        )
 
     @property
     def data(self) -> SampleData:
         """The sessions and page views behind the figures (for tests and benchmarks)."""
+        if self._data is None:
+            assert self._folder is not None
+            self._data = _load(str(self._folder), (self._folder / "meta.json").stat().st_mtime_ns)
         return self._data
 
     def today(self) -> date:
@@ -199,24 +285,64 @@ class SampleConnector:
             time_zone=TIME_ZONE,
         )
 
-    def _sid_range(self, request: ReportRequest) -> tuple[int, int] | None:
-        """Sessions are stored in date order, so a date range is a range of session ids."""
-        first = max(request.start, self._data.first_day).toordinal()
-        last = min(request.end, self._data.last_day).toordinal()
-        lo, hi = np.searchsorted(self._day_index, [first, last + 1])
-        return (int(lo), int(hi) - 1) if first <= last and hi > lo else None
+    def _sid_range(self, start: date, end: date) -> tuple[int, int] | None:
+        """The session ids of the days [start, end], or None when no session falls in them."""
+        first = max(start, self._first_day).toordinal()
+        last = min(end, self._last_day).toordinal()
+        lo, hi = np.searchsorted(self._run_days, [first, last + 1])
+        if first > last or hi <= lo:
+            return None
+        return int(self._run_lo[lo]), int(self._run_hi[hi - 1])
 
     def _rows(self, request: ReportRequest) -> tuple[pd.DataFrame, bool]:
-        span = self._sid_range(request)
+        span = self._sid_range(request.start, request.end)
         if span is None:
             return pd.DataFrame(columns=[*request.dimensions, *request.metrics]), False
-        params = {"lo": span[0], "hi": span[1]}
         facts = _facts_sql(request.dimensions)
-        sql = _aggregate_sql(request.dimensions, request.metrics, facts)
-        # One connection, one query at a time: DuckDB already runs each query on all cores.
+        chunks = self._chunks(request)
+        # Chunks are independent, and DuckDB counts each on one core: run them side by side.
+        with ThreadPoolExecutor(max_workers=min(len(chunks), os.cpu_count() or 1)) as pool:
+            parts = list(pool.map(lambda c: self._chunk_rows(request, facts, c), chunks))
+        rows = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
         with self._lock:
-            rows = self._db.execute(sql, params).df()
-            return self._roll_up_other(request, rows, facts, params)
+            return self._roll_up_other(request, rows, facts, {"lo": span[0], "hi": span[1]})
+
+    def _chunk_rows(
+        self, request: ReportRequest, facts: str, chunk: tuple[int, int]
+    ) -> pd.DataFrame:
+        params = {"lo": chunk[0], "hi": chunk[1]}
+        with self._db.cursor() as db:
+            if "activeUsers" not in request.metrics:
+                return db.execute(
+                    _aggregate_sql(request.dimensions, request.metrics, facts), params
+                ).df()
+            others = tuple(m for m in request.metrics if m != "activeUsers")
+            sql = _aggregate_sql(request.dimensions, others, facts, with_key=True)
+            rows = db.execute(sql, params).df()
+            users = _distinct_users(db, request.dimensions, facts, params, rows[_KEY])
+            if users is None:  # two groups share a hash: count them the slow, exact way
+                sql = _aggregate_sql(request.dimensions, request.metrics, facts)
+                return db.execute(sql, params).df()
+            rows["activeUsers"] = users
+            return rows.drop(columns=_KEY)
+
+    def _chunks(self, request: ReportRequest) -> list[tuple[int, int]]:
+        """Session id ranges of runs of whole periods, about a month each.
+
+        Users are a distinct count, whose working set grows with the rows counted at once;
+        periods never straddle two chunks, so each period's count is made in one of them.
+        """
+        grain = next((g for g, d in TIME_DIMENSIONS.items() if d in request.dimensions), None)
+        if grain is None:
+            return [r for r in [self._sid_range(request.start, request.end)] if r]
+        chunks, start = [], request.start
+        while start <= request.end:
+            end = min(_chunk_end(start, grain), request.end)
+            span = self._sid_range(start, end)
+            if span is not None:
+                chunks.append(span)
+            start = end + timedelta(days=1)
+        return chunks or [r for r in [self._sid_range(request.start, request.end)] if r]
 
     def _roll_up_other(
         self, request: ReportRequest, rows: pd.DataFrame, facts: str, params: dict[str, int]

@@ -562,8 +562,8 @@ def write_sample(folder: Path, seed: int, scale: float, today: date | None) -> P
     return folder
 
 
-def read_sample(folder: Path) -> SampleData:
-    """Read back a folder written by `write_sample`."""
+def read_meta(folder: Path) -> dict[str, Any]:
+    """The meta.json of a folder written by `write_sample`, checked for its format."""
     folder = Path(folder)
     meta_path = folder / "meta.json"
     if not meta_path.is_file():
@@ -574,6 +574,13 @@ def read_sample(folder: Path) -> SampleData:
             f"{folder} holds sample format {meta.get('format')}, not {FORMAT_VERSION}: "
             "write it again with `kanon sample`."
         )
+    return meta
+
+
+def read_sample(folder: Path) -> SampleData:
+    """Read back a folder written by `write_sample`."""
+    folder = Path(folder)
+    meta = read_meta(folder)
     return SampleData(
         sessions=pd.read_parquet(folder / "sessions.parquet"),
         pageviews=pd.read_parquet(folder / "pageviews.parquet"),
