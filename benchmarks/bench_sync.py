@@ -1,7 +1,9 @@
 """End-to-end figures: first and daily sync, full audit, peak memory, what is withheld.
 
-Each scale runs in its own process so peak memory is that scale's alone. The table is the one
-the README's Benchmarks section shows, headed by the machine it ran on.
+Each step runs in its own process, as a user runs it: `kanon sample --scale N` writes the
+property (for the day before and the day itself), then the first sync, the daily sync and a full
+audit read it; peak memory is the largest of those three processes. The table is the one the
+README's Benchmarks section shows, headed by the machine it ran on.
 
     python benchmarks/bench_sync.py            # scales 1, 10 and 100
     python benchmarks/bench_sync.py 1 10
@@ -31,47 +33,79 @@ TARGETS = {
 }
 
 
-def measure(scale: float) -> dict:
+def step(name: str, scale: float, home: Path) -> dict:
+    """One step in a process of its own, so its peak memory is its own: what a user runs."""
     sys.path.insert(0, str(ROOT))
-    import duckdb
-
-    from connectors.sample import SampleConnector
+    from connectors.sample import SampleConnector, write_sample
     from kanon.settings import load_settings
     from kanon.sync import sync
     from reports import audit, protect
     from store.db import Store
 
-    figures: dict = {"scale": scale}
-    with tempfile.TemporaryDirectory() as home:
-        settings = load_settings(home=Path(home))
-        started = time.perf_counter()
-        connector = SampleConnector(scale=scale, today=TODAY - timedelta(days=1))  # generates
-        figures["generate_s"] = time.perf_counter() - started
-
-        started = time.perf_counter()
-        first = sync(settings, connector)
-        figures["first_sync_s"] = time.perf_counter() - started
-        figures["cells"] = first.release["cells"]
-
-        started = time.perf_counter()  # the sample property is generated again for the day
-        sync(settings, SampleConnector(scale=scale, today=TODAY))
-        figures["daily_sync_s"] = time.perf_counter() - started
-
+    settings = load_settings(home=home)
+    started = time.perf_counter()
+    figures: dict = {}
+    if name == "generate":  # `kanon sample --scale N`, for the day before and the day itself
+        write_sample(home / "before", seed=7, scale=scale, today=TODAY - timedelta(days=1))
+        write_sample(home / "today", seed=7, scale=scale, today=TODAY)
+    elif name in ("first", "daily"):  # `kanon sync --source sample` over the written property
+        folder = home / ("before" if name == "first" else "today")
+        report = sync(settings, SampleConnector(data_dir=folder))
+        figures["cells"] = report.release["cells"]
+    elif name == "audit":  # `kanon audit --full`
         release = protect.current(Store(settings.store_path))
-        result = audit.audit(release.cells, release.k)  # full: no earlier proof reused
-        figures["audit_full_s"] = result.seconds
+        result = audit.audit(release.cells, release.k)  # no earlier proof reused
         figures["exposed"] = result.counts["exposed"]
-        with duckdb.connect(str(settings.store_path), read_only=True) as con:
-            withheld, sessions = con.execute(
-                "SELECT avg((r.status <> 'published')::INT) * 100, "
-                "sum(CASE WHEN r.status <> 'published' THEN w.sessions ELSE 0 END) * 100 "
-                "/ sum(w.sessions) FROM release_cells r JOIN raw_cells w "
-                "USING (breakdown, grain, period, category)"
-            ).fetchone()
-        figures["cells_withheld_%"] = withheld
-        figures["sessions_withheld_%"] = sessions
+        figures.update(_withheld(settings.store_path))
+    figures["seconds"] = time.perf_counter() - started
     figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return figures
+
+
+def _withheld(store_path: Path) -> dict:
+    import duckdb
+
+    with duckdb.connect(str(store_path), read_only=True) as con:
+        withheld, sessions = con.execute(
+            "SELECT avg((r.status <> 'published')::INT) * 100, "
+            "sum(CASE WHEN r.status <> 'published' THEN w.sessions ELSE 0 END) * 100 "
+            "/ sum(w.sessions) FROM release_cells r JOIN raw_cells w "
+            "USING (breakdown, grain, period, category)"
+        ).fetchone()
+    return {"cells_withheld_%": withheld, "sessions_withheld_%": sessions}
+
+
+def measure(scale: float) -> dict:
+    """Every step for one scale: generation, first and daily sync, full audit."""
+    figures: dict = {"scale": scale}
+    with tempfile.TemporaryDirectory() as home:
+        peaks = []
+        for name in ("generate", "first", "daily", "audit"):
+            result = subprocess.run(
+                [sys.executable, __file__, "--step", name, str(scale), home],
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=ROOT,
+            )
+            out = json.loads(result.stdout.strip().splitlines()[-1])
+            figures[_COLUMN[name]] = out.pop("seconds")
+            if name != "generate":  # generation is `kanon sample`, not a sync
+                peaks.append(out.pop("peak_rss_mb"))
+            out.pop("peak_rss_mb", None)
+            if name == "daily":
+                out.pop("cells")
+            figures.update(out)
+        figures["peak_rss_mb"] = max(peaks)
+    return figures
+
+
+_COLUMN = {
+    "generate": "generate_s",
+    "first": "first_sync_s",
+    "daily": "daily_sync_s",
+    "audit": "audit_full_s",
+}
 
 
 def machine() -> str:
@@ -87,14 +121,7 @@ def main(scales: list[float]) -> None:
     print(f"machine: {machine()}")
     rows = []
     for scale in scales:
-        result = subprocess.run(
-            [sys.executable, __file__, "--one", str(scale)],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=ROOT,
-        )
-        rows.append(json.loads(result.stdout.strip().splitlines()[-1]))
+        rows.append(measure(scale))
     columns = list(rows[0])
     print("| " + " | ".join(columns) + " |")
     print("|" + " --- |" * len(columns))
@@ -110,7 +137,7 @@ def _cell(column: str, row: dict) -> str:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--one":
-        print(json.dumps(measure(float(sys.argv[2]))))
+    if len(sys.argv) == 5 and sys.argv[1] == "--step":
+        print(json.dumps(step(sys.argv[2], float(sys.argv[3]), Path(sys.argv[4]))))
     else:
         main([float(s) for s in sys.argv[1:]] or [1.0, 10.0, 100.0])
