@@ -395,13 +395,14 @@ class _State:
         The true figures are a feasible point, so the LP rounds start from them; no LP is spent
         proving exposure, since a repair is cheaper than an exact interval.
         """
-        found = []
-        for i, figure in enumerate(ADDITIVE):
+
+        def attack_figure(figure: str) -> pd.DataFrame | None:
+            i = ADDITIVE.index(figure)
             targets = np.flatnonzero(self.protect & self.withheld)
             if only is not None:
                 targets = np.unique(only.loc[only["figure"] == figure, "cell"].to_numpy())
             if len(targets) == 0:
-                continue
+                return None
             rows = self.by_figure[figure][1]
             prob = audit.problem(
                 self.rel, figure, self.withheld, self.truth[:, i], extra_band=self.band[rows, i]
@@ -411,7 +412,9 @@ class _State:
             hits = audit.exposures(
                 prob, targets, self.width(figure), point=self.truth[:, i], exact=exact
             )
-            found.append(hits.assign(figure=figure))
+            return hits.assign(figure=figure)
+
+        found = [hits for hits in audit.for_each_figure(attack_figure) if hits is not None]
         if not found:
             return pd.DataFrame({"cell": [], "low": [], "high": [], "figure": []})
         return pd.concat(found, ignore_index=True)
