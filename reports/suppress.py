@@ -134,7 +134,7 @@ def _gaps(frame: pd.DataFrame) -> pd.DataFrame:
     parts = frame[frame["breakdown"].isin(list(additive))]
     if parts.empty:  # only site totals: nothing to add up
         return pd.DataFrame(columns=[*key, *ADDITIVE])
-    has_residual = parts.groupby(key)["category"].agg(lambda c: c.isin(RESIDUALS).any())
+    has_residual = parts["category"].isin(RESIDUALS).groupby([parts[c] for c in key]).any()
     frozen = parts.groupby(key)["frozen"].any()
     sums = parts.groupby(key)[list(ADDITIVE)].sum(min_count=1)
     sums = sums[~(has_residual | frozen).reindex(sums.index).to_numpy()].reset_index()
