@@ -7,7 +7,6 @@ category called `<script>alert(1)</script>` or `=HYPERLINK(...)` stays inert tex
 
 from __future__ import annotations
 
-import math
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -74,7 +73,6 @@ ACTION_WORDS = {
     ADMINISTER: "settings and sync",
     READ_PRIVACY: "the privacy page",
 }
-LEGEND_ROW = 22  # pixels per legend row
 TICK_FORMAT = {"day": "%-d %b", "week": "%-d %b", "month": "%b %Y"}
 CHART_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 
@@ -310,30 +308,7 @@ def plot(figure: go.Figure, key: str, grain: str | None = None) -> None:
     """Draw a chart; a time axis gets one-line dates (the range above names the year)."""
     if grain is not None:
         figure.update_xaxes(tickformat=TICK_FORMAT[grain])
-    _legend_below(figure)
     st.plotly_chart(figure, key=key, config=CHART_CONFIG, theme="streamlit")
-
-
-def _legend_below(figure: go.Figure) -> None:
-    """A legend of fixed rows under the chart, with room made for it: long names never
-    cover the axis, however many lines there are."""
-    entries = len(figure.data)
-    if entries < 2:
-        return
-    rows = math.ceil(entries / 2)
-    figure.update_layout(
-        height=(figure.layout.height or 380) + LEGEND_ROW * rows,
-        margin={"b": 40 + LEGEND_ROW * rows},
-        legend={
-            "orientation": "h",
-            "entrywidth": 0.5,
-            "entrywidthmode": "fraction",
-            "yref": "container",
-            "y": 0,
-            "yanchor": "bottom",
-            "x": 0,
-        },
-    )
 
 
 def breakdown_section(view: PageView, name: str, metric: str | None = None) -> None:
