@@ -39,6 +39,7 @@ PALETTE = (
 DASHES = ("solid", "dot", "dash", "longdash", "dashdot")
 SITE_COLOUR, PREVIOUS_COLOUR = "#4E79A7", "#9C9C9C"
 
+TICK_FORMAT = {"day": "%-d %b", "week": "%-d %b", "month": "%b %Y"}  # the range names the year
 PERCENT = {"engagement_rate", "bounce_rate"}
 SECONDS = {"avg_session_duration", "engagement_per_session", "engagement_seconds"}
 
@@ -117,6 +118,7 @@ def site_trend_chart(trend: pd.DataFrame, metric: str, grain: str) -> go.Figure:
             )
         )
     _layout(figure, f"{LABELS.get(metric, metric)} per {grain}", metric, value_axis="y")
+    figure.update_xaxes(tickformat=TICK_FORMAT[grain])
     _legend_below(figure, per_row=2)
     return figure
 
@@ -163,6 +165,7 @@ def category_trend_chart(cells: pd.DataFrame, metric: str, grain: str, top: int 
         )
     title = f"{LABELS.get(metric, metric)} per {grain}, top {len(leaders)}"
     _layout(figure, title, metric, value_axis="y")
+    figure.update_xaxes(tickformat=TICK_FORMAT[grain])
     _legend_below(figure, per_row=1)
     return figure
 
