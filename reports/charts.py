@@ -1,7 +1,18 @@
-"""Plotly figures built from views. Withheld cells become gaps: no value, no hover number."""
+"""Plotly figures built from views. Withheld cells become gaps: no value, no hover number.
+
+Charts must read at 1280 px and on a 390 px phone: names are shortened on axes and in
+legends (the whole name, escaped, is in the hover), a legend has one entry per row under the
+plot so long names never run into each other, numbers carry thousands separators, and a
+category has one colour in every chart (hashed from its name into a fixed palette).
+
+Numbers use the dashboard's one convention (see `ui/format.py`): `,` between thousands and `.`
+before decimals, as the page's English text does. A Norwegian spreadsheet gets its own
+convention from the `excel-nb` CSV, where numbers are read by a machine.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import html
 
 import pandas as pd
@@ -10,15 +21,72 @@ import plotly.graph_objects as go
 from reports.status import PUBLISHED
 from reports.views import LABELS
 
-MAX_LABEL = 60
+MAX_LABEL = 60  # a chart's longest name, hover included (wrapped at this width)
+AXIS_LABEL = 24  # a bar's name on its axis
+LEGEND_LABEL = 32  # a line's name in the legend: fits one row of a 390 px phone
+MAX_HOVER = 240  # the hover shows long names whole, up to this; 2,000-character URLs are cut
+
+HEIGHT = 380
+LEGEND_ROW = 22  # pixels per legend entry
+SEPARATORS = ".,"  # Plotly's decimal mark, then its thousands separator
+
+# Tableau 10: ten colours made to tell categories apart, on light and dark backgrounds.
+PALETTE = (
+    "#4E79A7", "#F28E2B", "#E15759", "#76B7B2", "#59A14F",
+    "#EDC948", "#B07AA1", "#FF9DA7", "#9C755F", "#BAB0AC",
+)  # fmt: skip
+# Two lines of one chart that hash to the same colour stay apart by their dash.
+DASHES = ("solid", "dot", "dash", "longdash", "dashdot")
+SITE_COLOUR, PREVIOUS_COLOUR = "#4E79A7", "#9C9C9C"
+
+TICK_FORMAT = {"day": "%-d %b", "week": "%-d %b", "month": "%b %Y"}  # the range names the year
+PERCENT = {"engagement_rate", "bounce_rate"}
+SECONDS = {"avg_session_duration", "engagement_per_session", "engagement_seconds"}
 
 
 def display_label(text: str) -> str:
     """Short, inert text for a chart: hostile names (`<script>`, 2,000-character URLs) included."""
+    return short_label(text, MAX_LABEL)
+
+
+def short_label(text: str, limit: int) -> str:
+    """`text` in at most `limit` characters, inert: its start and its end, which tell page
+    paths (`/blog/2026/…/part-two`) and sources apart better than the start alone."""
     text = str(text)
-    if len(text) > MAX_LABEL:
-        text = text[: MAX_LABEL - 1] + "…"
+    if len(text) > limit:
+        tail = (limit - 1) // 3
+        text = text[: limit - 1 - tail] + "…" + text[len(text) - tail :]
+    return _inert(text)
+
+
+def hover_label(text: str) -> str:
+    """The whole name for the hover, inert, broken into lines of `MAX_LABEL` characters."""
+    text = str(text)
+    if len(text) > MAX_HOVER:
+        text = text[: MAX_HOVER - 1] + "…"
+    lines = [text[i : i + MAX_LABEL] for i in range(0, len(text), MAX_LABEL)] or [""]
+    return "<br>".join(_inert(line) for line in lines)  # each line escaped: the tags are ours
+
+
+def _inert(text: str) -> str:
     return html.escape(text, quote=False)  # Plotly reads tags, not &quot; entities
+
+
+def colour(category: str) -> str:
+    """One colour per category name, the same in every chart, range and process."""
+    digest = hashlib.blake2b(str(category).encode("utf-8"), digest_size=4).digest()
+    return PALETTE[int.from_bytes(digest, "big") % len(PALETTE)]
+
+
+def number_format(metric: str) -> tuple[str, str]:
+    """(d3 format, unit suffix) of a metric's figures in hovers."""
+    if metric in PERCENT:
+        return ".1f", " %"
+    if metric in SECONDS:
+        return ",.1f", " s"
+    if metric == "views_per_session":
+        return ".2f", ""
+    return ",.0f", ""
 
 
 def site_trend_chart(trend: pd.DataFrame, metric: str, grain: str) -> go.Figure:
@@ -31,7 +99,9 @@ def site_trend_chart(trend: pd.DataFrame, metric: str, grain: str) -> go.Figure:
             y=current,
             name="Selected period",
             mode="lines+markers",
+            line={"color": SITE_COLOUR},
             connectgaps=False,
+            hovertemplate=_hover("Selected period", "y", metric),
         )
     )
     previous_column = f"{metric}_previous"
@@ -42,11 +112,15 @@ def site_trend_chart(trend: pd.DataFrame, metric: str, grain: str) -> go.Figure:
                 y=trend[previous_column],
                 name="Previous period",
                 mode="lines",
-                line={"dash": "dash"},
+                line={"dash": "dash", "color": PREVIOUS_COLOUR},
                 connectgaps=False,
+                hovertemplate=_hover("Previous period", "y", metric),
             )
         )
-    return _layout(figure, f"{LABELS.get(metric, metric)} per {grain}")
+    _layout(figure, f"{LABELS.get(metric, metric)} per {grain}", metric, value_axis="y")
+    figure.update_xaxes(tickformat=TICK_FORMAT[grain])
+    _legend_below(figure, per_row=2)
+    return figure
 
 
 def listed(frame: pd.DataFrame) -> pd.DataFrame:
@@ -55,7 +129,10 @@ def listed(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def category_trend_chart(cells: pd.DataFrame, metric: str, grain: str, top: int = 8) -> go.Figure:
-    """One line per leading category; withheld periods are gaps in the line."""
+    """One line per leading category; withheld periods are gaps in the line.
+
+    Each trace's `meta` is the category's `display_label`, naming it whatever its legend says.
+    """
     cells = listed(cells)
     published = cells[cells["status"] == PUBLISHED]
     leaders = (
@@ -66,37 +143,105 @@ def category_trend_chart(cells: pd.DataFrame, metric: str, grain: str, top: int 
         .index.tolist()
     )
     figure = go.Figure()
+    used: dict[str, int] = {}
     for label in leaders:
         rows = cells[cells["label"] == label].sort_values("period")
         values = rows[metric].where(rows["status"] == PUBLISHED)
+        line_colour = colour(label)
+        dash = DASHES[used.get(line_colour, 0) % len(DASHES)]
+        used[line_colour] = used.get(line_colour, 0) + 1
         figure.add_trace(
             go.Scatter(
                 x=rows["period"],
                 y=values,
-                name=display_label(label),
+                name=short_label(label, LEGEND_LABEL),
+                meta=display_label(label),
+                customdata=[hover_label(label)] * len(rows),
                 mode="lines+markers",
+                line={"color": line_colour, "dash": dash},
                 connectgaps=False,
+                hovertemplate=_hover("%{customdata}", "y", metric),
             )
         )
-    return _layout(figure, f"{LABELS.get(metric, metric)} per {grain}, top {len(leaders)}")
+    title = f"{LABELS.get(metric, metric)} per {grain}, top {len(leaders)}"
+    _layout(figure, title, metric, value_axis="y")
+    figure.update_xaxes(tickformat=TICK_FORMAT[grain])
+    _legend_below(figure, per_row=1)
+    return figure
 
 
 def category_bar_chart(table: pd.DataFrame, metric: str, top: int = 15) -> go.Figure:
-    """Leading categories over the selection; only published figures have bars."""
+    """Leading categories over the selection; only published figures have bars.
+
+    Bars sit at numbered places, so two names alike for their first 60 characters stay two
+    bars; the axis writes the short name, the hover the whole one, and the trace's `meta`
+    lists each bar's `display_label`.
+    """
     table = listed(table)
     rows = table[table[metric].notna()].nlargest(top, metric).iloc[::-1]
+    places = list(range(len(rows)))
     figure = go.Figure(
-        go.Bar(x=rows[metric], y=[display_label(x) for x in rows["label"]], orientation="h")
+        go.Bar(
+            x=rows[metric],
+            y=places,
+            orientation="h",
+            meta=[display_label(x) for x in rows["label"]],
+            marker={"color": [colour(x) for x in rows["label"]]},
+            customdata=[hover_label(x) for x in rows["label"]],
+            hovertemplate=_hover("%{customdata}", "x", metric, separator="<br>"),
+        )
     )
-    return _layout(figure, LABELS.get(metric, metric))
+    _layout(figure, LABELS.get(metric, metric), metric, value_axis="x")
+    figure.update_yaxes(
+        tickmode="array",
+        tickvals=places,
+        ticktext=[short_label(x, AXIS_LABEL) for x in rows["label"]],
+        range=[-0.5, max(len(rows), 1) - 0.5],
+    )
+    figure.update_layout(hovermode="closest")
+    return figure
 
 
-def _layout(figure: go.Figure, title: str) -> go.Figure:
+def _hover(name: str, axis: str, metric: str, separator: str = ": ") -> str:
+    """A hover line: the name, then the figure with its separators and unit."""
+    fmt, unit = number_format(metric)
+    return f"{name}{separator}%{{{axis}:{fmt}}}{unit}<extra></extra>"
+
+
+def _layout(figure: go.Figure, title: str, metric: str, value_axis: str) -> None:
     figure.update_layout(
         title=title,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        height=380,
-        legend={"orientation": "h", "y": -0.2},
+        height=HEIGHT,
         hovermode="x unified",
+        separators=SEPARATORS,
+        showlegend=len(figure.data) > 1,
     )
-    return figure
+    _, unit = number_format(metric)
+    axis = {"tickformat": ",~f", "ticksuffix": unit}
+    if value_axis == "x":
+        figure.update_xaxes(**axis)
+    else:
+        figure.update_yaxes(**axis)
+
+
+def _legend_below(figure: go.Figure, per_row: int) -> None:
+    """The legend in fixed rows under the plot, the chart made taller to hold it: entries
+    never share a row's space with more than `per_row - 1` others, nor cover the axis."""
+    entries = len(figure.data)
+    if entries < 2:
+        return
+    rows = -(-entries // per_row)
+    figure.update_layout(
+        height=HEIGHT + LEGEND_ROW * rows,
+        margin={"b": 40 + LEGEND_ROW * rows},
+        legend={
+            "orientation": "h",
+            "entrywidth": 1 / per_row,
+            "entrywidthmode": "fraction",
+            "yref": "container",
+            "y": 0,
+            "yanchor": "bottom",
+            "x": 0,
+        },
+    )

@@ -7,7 +7,6 @@ category called `<script>alert(1)</script>` or `=HYPERLINK(...)` stays inert tex
 
 from __future__ import annotations
 
-import math
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -18,11 +17,10 @@ import streamlit as st
 from access.roles import ADMINISTER, DOWNLOAD, READ_PRIVACY, VIEW, Identity, describe
 from connectors.catalog import BREAKDOWNS, GRAINS
 from kanon.settings import Settings
-from reports import charts
 from reports.grid import Selection
 from reports.protect import Release
 from reports.views import HEADLINE_FIGURES, LABELS, Kpi
-from ui import data, downloads, format, links
+from ui import data, downloads, figures, format, links
 
 if TYPE_CHECKING:
     from ui.page import PageView
@@ -74,8 +72,6 @@ ACTION_WORDS = {
     ADMINISTER: "settings and sync",
     READ_PRIVACY: "the privacy page",
 }
-LEGEND_ROW = 22  # pixels per legend row
-TICK_FORMAT = {"day": "%-d %b", "week": "%-d %b", "month": "%b %Y"}
 CHART_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 
 
@@ -306,69 +302,44 @@ def _kpi_help(card: Kpi, grain: str) -> str:
     return text
 
 
-def plot(figure: go.Figure, key: str, grain: str | None = None) -> None:
-    """Draw a chart; a time axis gets one-line dates (the range above names the year)."""
-    if grain is not None:
-        figure.update_xaxes(tickformat=TICK_FORMAT[grain])
-    _legend_below(figure)
+def plot(figure: go.Figure, key: str) -> None:
+    """Draw a chart (often a shared, cached one: `st.plotly_chart` only reads it)."""
     st.plotly_chart(figure, key=key, config=CHART_CONFIG, theme="streamlit")
-
-
-def _legend_below(figure: go.Figure) -> None:
-    """A legend of fixed rows under the chart, with room made for it: long names never
-    cover the axis, however many lines there are."""
-    entries = len(figure.data)
-    if entries < 2:
-        return
-    rows = math.ceil(entries / 2)
-    figure.update_layout(
-        height=(figure.layout.height or 380) + LEGEND_ROW * rows,
-        margin={"b": 40 + LEGEND_ROW * rows},
-        legend={
-            "orientation": "h",
-            "entrywidth": 0.5,
-            "entrywidthmode": "fraction",
-            "yref": "container",
-            "y": 0,
-            "yanchor": "bottom",
-            "x": 0,
-        },
-    )
 
 
 def breakdown_section(view: PageView, name: str, metric: str | None = None) -> None:
     """One breakdown: leading categories, their trend, the table, what is withheld, the CSV."""
     breakdown = BREAKDOWNS[name]
     metric = metric or ("views" if breakdown.scope == "page" else "sessions")
-    table = data.breakdown_table(view.query, name)
-    if table.empty:
+    shown, texts = shown_table(view.query, name, view.release.k)
+    if shown.empty:
         st.info("No figures for this range.")
         return
     left, right = st.columns(2)
     with left:
-        plot(charts.category_bar_chart(by_category(table), metric), key=f"bar-{name}")
+        plot(figures.category_bars(view.query, name, metric), key=f"bar-{name}")
     with right:
-        cells = by_category(data.series(view.query, name))
-        grain = view.selection.grain
-        plot(charts.category_trend_chart(cells, metric, grain), key=f"trend-{name}", grain=grain)
+        plot(figures.category_trends(view.query, name, metric), key=f"trend-{name}")
     withheld_line(view, name)
-    shown, texts = with_marks(
-        display_table(table, name, view.release.k, view.selection.grain), table
-    )
     st.dataframe(
         shown,
         hide_index=True,
         column_config=table_columns(name, view.selection.grain, texts),
-        height=min(38 + 35 * len(table), 420),
+        height=min(38 + 35 * len(shown), 420),
         placeholder="withheld",
         key=f"table-{name}",
     )
     downloads.download_button(view, name)
 
 
-def by_category(frame: pd.DataFrame) -> pd.DataFrame:
-    """Charts name categories by their key: page titles repeat ("(not set)"), paths do not."""
-    return frame.assign(label=frame["category"])
+@st.cache_resource(ttl=data.VIEW_TTL, max_entries=256, show_spinner=False)
+def shown_table(
+    query: data.Query, name: str, k: int, columns: tuple[str, ...] = TABLE_FIGURES
+) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """The breakdown table as drawn, and its figure columns written as text (`with_marks`);
+    built once per query and shared: `st.dataframe` only reads it."""
+    table = data.breakdown_table(query, name)
+    return with_marks(display_table(table, name, k, query.grain, columns), table)
 
 
 def display_table(
@@ -452,20 +423,13 @@ def table_columns(name: str, grain: str, texts: tuple[str, ...] = ()) -> dict:
 
 def engagement_section(view: PageView) -> None:
     """Engagement per page: the most viewed pages, how long and how deeply they hold visits."""
-    table = data.breakdown_table(view.query, "pages")
-    if table.empty:
+    shown, texts = shown_table(view.query, "pages", view.release.k, ENGAGEMENT_FIGURES)
+    if shown.empty:
         st.info("No figures for this range.")
         return
-    leading = charts.listed(table)
-    leading = leading[leading["views"].notna()].nlargest(15, "views")
-    plot(
-        charts.category_bar_chart(by_category(leading), "engagement_per_session"),
-        key="bar-pages-engagement",
-    )
-    st.caption("The 15 most viewed pages, by engagement time per visit.")
+    plot(figures.engagement_bars(view.query), key="bar-pages-engagement")
+    st.caption(f"The {figures.ENGAGEMENT_LEADERS} most viewed pages, by engagement time per visit.")
     withheld_line(view, "pages")
-    shown = display_table(table, "pages", view.release.k, view.selection.grain, ENGAGEMENT_FIGURES)
-    shown, texts = with_marks(shown, table)
     st.dataframe(
         shown,
         hide_index=True,

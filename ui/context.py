@@ -9,6 +9,8 @@ roles always from the allow-list. Nothing a visitor can set in the browser grant
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Mapping
 
 import streamlit as st
@@ -17,7 +19,7 @@ from access import log, oidc
 from access.accounts import OIDC
 from access.roles import ANONYMOUS, Identity, developer_identity
 from access.signin import Gate
-from kanon.settings import Settings, SettingsError, load_settings
+from kanon.settings import Settings, SettingsError, load_settings, settings_file
 from ui import data
 
 TOKEN = "_kanon_session"  # the signed-in session's token (server-side session state)
@@ -28,11 +30,28 @@ REFUSAL = "_kanon_refusal"  # why a signed-in OpenID Connect identity holds no r
 def settings_or_stop() -> Settings:
     """The settings; a bad one stops the page with the message naming it."""
     try:
-        return load_settings()
+        return _settings(*_settings_sources())
     except SettingsError as error:
         st.error(str(error), icon=":material/settings_alert:")
         st.stop()
         raise  # st.stop raises; this keeps type checkers and readers certain
+
+
+def _settings_sources() -> tuple:
+    """What the settings are read from: the KANON_ variables and the settings file as it is."""
+    environment = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("KANON_")))
+    path = settings_file()
+    if path is None:
+        return environment, None, None
+    found = path.stat()
+    return environment, str(path.resolve()), (found.st_mtime_ns, found.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _settings(environment: tuple, path: str | None, version: tuple | None) -> Settings:
+    """Read once per change of the sources: validating them took a quarter of a page's rerun.
+    Settings are frozen, so every run may share them."""
+    return load_settings()
 
 
 def gate(settings: Settings) -> Gate:

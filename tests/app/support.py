@@ -308,10 +308,13 @@ def assert_bar_chart(at: AppTest, shown: Shown) -> None:
     listed = shown.view_table[~shown.view_table["other"]]
     published = listed[listed[shown.metric].notna()]
     leaders = published.nlargest(15, shown.metric).iloc[::-1]
-    assert texts(bar["y"]) == [charts.display_label(x) for x in leaders["category"]]
+    assert texts(bar["meta"]) == [charts.display_label(x) for x in leaders["category"]]
+    ticks = [charts.short_label(x, charts.AXIS_LABEL) for x in leaders["category"]]
+    assert texts(figure["layout"]["yaxis"]["ticktext"]) == ticks
+    assert texts(bar["customdata"]) == [charts.hover_label(x) for x in leaders["category"]]
     assert_close(numbers(bar["x"]), leaders[shown.metric])
     fully_withheld = shown.view_table[shown.view_table["status"] == SHOWN_WITHHELD]
-    shown_labels = set(texts(bar["y"]))
+    shown_labels = set(texts(bar["meta"]))
     assert not {charts.display_label(x) for x in fully_withheld["category"]} & shown_labels
 
 
@@ -326,7 +329,9 @@ def assert_trend_chart(at: AppTest, shown: Shown) -> int:
     withheld = shown.withheld_raw()
     checked = 0
     for trace in figure["data"]:
-        category = names[trace["name"]]
+        category = names[trace["meta"]]  # the legend's name may be shortened
+        assert trace["name"] == charts.short_label(category, charts.LEGEND_LABEL)
+        assert set(trace["customdata"]) == {charts.hover_label(category)}
         rows = shown.cells[shown.cells["category"] == category].sort_values("period")
         assert days(trace["x"]) == rows["period"].tolist()
         values = numbers(trace["y"])
@@ -350,13 +355,15 @@ def assert_breakdown(at: AppTest, shown: Shown) -> int:
 
 def assert_no_withheld_number_in_charts(at: AppTest, shown: Shown) -> None:
     """Neither chart of the breakdown names a category whose every cell is withheld (in the
-    selection, or in the whole release), nor ranks the Other row among the leaders."""
+    selection, or in the whole release), nor ranks the Other row among the leaders. Axes and
+    legends write shortened forms of the names charted (see `assert_bar_chart` and
+    `assert_trend_chart`), so the names themselves are checked here, and the hovers."""
     fully_withheld = shown.view_table[shown.view_table["status"] == SHOWN_WITHHELD]
-    hidden = {charts.display_label(x) for x in fully_withheld["category"]}
-    hidden |= {charts.display_label(x) for x in views.rare_categories(shown.release, shown.name)}
-    hidden.add(views.OTHER)
+    names = set(fully_withheld["category"]) | set(views.rare_categories(shown.release, shown.name))
+    names.add(views.OTHER)
+    hidden = {charts.display_label(x) for x in names} | {charts.hover_label(x) for x in names}
     for figure in (figure_keyed(at, f"bar-{shown.name}"), figure_keyed(at, f"trend-{shown.name}")):
         for trace in figure["data"]:
-            assert trace.get("name") not in hidden
-            if trace.get("type") == "bar":
-                assert not hidden & set(texts(trace["y"]))
+            meta = trace.get("meta")
+            assert not hidden & set(meta if isinstance(meta, list) else [meta])
+            assert not hidden & set(texts(trace.get("customdata", [])))

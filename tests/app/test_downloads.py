@@ -74,7 +74,7 @@ def assert_csv_matches_the_page(at, name: str, table: pd.DataFrame) -> None:
             assert texts["users"].iloc[i] == "withheld"
     metric = "page_views" if name == "pages" else "visits"
     for trace in support.figure_keyed(at, f"trend-{name}")["data"]:
-        rows = table[table["category"].map(charts.display_label) == trace["name"]]
+        rows = table[table["category"].map(charts.display_label) == trace["meta"]]
         rows = rows.sort_values("period_start")
         expected = [v if isinstance(v, float) else np.nan for v in rows[metric]]
         assert [d.isoformat() for d in support.days(trace["x"])] == rows["period_start"].tolist()

@@ -51,7 +51,7 @@ def test_engagement_per_page_by_week(dev):
     listed = view[~view["other"]]  # the Other row is no page
     leaders = listed[listed["views"].notna()].nlargest(15, "views")
     expected = leaders.nlargest(15, "engagement_per_session").iloc[::-1]
-    assert support.texts(bar["y"]) == [charts.display_label(c) for c in expected["category"]]
+    assert support.texts(bar["meta"]) == [charts.display_label(c) for c in expected["category"]]
     assert np.allclose(support.numbers(bar["x"]), expected["engagement_per_session"])
 
 

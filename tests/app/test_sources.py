@@ -52,9 +52,12 @@ def test_hostile_names_stay_inert_text(dev, grain):
     # Whatever is published, every label a chart carries is escaped text.
     for figure in support.figures(at):
         for trace in figure["data"]:
-            labels = [trace.get("name") or ""]
+            labels = [trace.get("name") or "", *support.texts(trace.get("customdata", []))]
             if trace["type"] == "bar":
-                labels += support.texts(trace["y"])
+                labels += support.texts(trace["meta"]) + support.texts(
+                    figure["layout"]["yaxis"]["ticktext"]
+                )
+            labels = [label.replace("<br>", "") for label in labels]  # line breaks are ours
             assert not any("<" in label or ">" in label for label in labels)
     assert charts.display_label(SCRIPT) == "&lt;script&gt;alert(1)&lt;/script&gt; / referral"
     release = support.release_of(dev)

@@ -103,3 +103,13 @@ def console_errors(page, origin: str) -> list[str]:
     page.on("console", lambda m: m.type == "error" and keep(m.text, m.location.get("url", "")))
     page.on("pageerror", lambda error: keep(str(error)))
     return errors
+
+
+def sign_in(page, url: str, name: str, password: str) -> None:
+    """Open `url` and sign in there with a local account (the sign-in lands on that page)."""
+    page.goto(url)
+    settle(page)
+    page.get_by_label("Username").fill(name)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_label("Password", exact=True).press("Enter")  # Enter submits the form
+    settle(page)

@@ -199,7 +199,7 @@ def test_charts_never_name_a_rare_category_nor_rank_the_remainder(release):
     trend = charts.category_trend_chart(
         views.series(release, "browsers", selection), "sessions", "day"
     )
-    names = set(bar.data[0].y) | {t.name for t in trend.data}
+    names = set(bar.data[0].meta) | {t.name for t in trend.data}
     assert "Chrome" in names
     assert not names & ({"Lynx", "Pale Moon", views.OTHER})
 

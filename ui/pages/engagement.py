@@ -3,20 +3,16 @@
 import streamlit as st
 
 from connectors.catalog import BREAKDOWNS
-from reports import charts
-from ui import components, data, downloads, page
+from ui import components, downloads, figures, page
 
 TRENDS = ["avg_session_duration", "engagement_rate", "bounce_rate", "views_per_session"]
 
 view = page.start("Engagement", "engagement")
 grain = view.selection.grain
-trend = data.site_trend(view.query)
 for row in (TRENDS[:2], TRENDS[2:]):
     for column, metric in zip(st.columns(2), row, strict=True):
         with column:
-            components.plot(
-                charts.site_trend_chart(trend, metric, grain), key=f"site-{metric}", grain=grain
-            )
+            components.plot(figures.site_trend(view.query, metric), key=f"site-{metric}")
 st.caption("Dashed: the previous run of periods. Withheld periods are gaps.")
 downloads.download_button(view, "overview")
 

@@ -2,9 +2,8 @@
 
 import streamlit as st
 
-from reports import charts
 from reports.views import HEADLINE_FIGURES, LABELS
-from ui import components, data, downloads, page
+from ui import components, data, downloads, figures, page
 
 TREND_METRICS = list(HEADLINE_FIGURES)
 
@@ -20,8 +19,6 @@ metric = st.segmented_control(
     key="overview_metric",
     persist_state="session",
 )
-trend = data.site_trend(view.query)
-figure = charts.site_trend_chart(trend, metric or "users", view.selection.grain)
-components.plot(figure, key="trend-overview", grain=view.selection.grain)
+components.plot(figures.site_trend(view.query, metric or "users"), key="trend-overview")
 st.caption("The dashed line is the previous run of periods, aligned period by period.")
 downloads.download_button(view, "overview")
