@@ -20,7 +20,6 @@ import numpy as np
 import pandas as pd
 
 from connectors.catalog import BREAKDOWNS
-from reports import suppress
 from reports.cells import COLUMNS, FIGURES, KEY
 from reports.grid import Window
 from reports.status import GA4_OTHER, GA4_OTHER_CATEGORY, PRIMARY, PUBLISHED, SECONDARY, WITHHELD
@@ -158,6 +157,8 @@ def _with_true_figures(frozen: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
 
 def _withhold(cells: pd.DataFrame, k: int) -> pd.DataFrame:
     """Complementary suppression, then blank every figure of every withheld cell."""
+    from reports import suppress  # SciPy and HiGHS: only a sync needs them, not the dashboard
+
     cells = suppress.complementary(cells, k)
     withheld = cells["status"].isin(WITHHELD)
     cells.loc[withheld, FIGURES] = np.nan
