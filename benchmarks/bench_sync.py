@@ -58,6 +58,8 @@ def step(name: str, scale: float, home: Path) -> dict:
         figures["exposed"] = result.counts["exposed"]
         figures.update(_withheld(settings.store_path))
     figures["seconds"] = time.perf_counter() - started
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    figures["cpu_seconds"] = usage.ru_utime + usage.ru_stime  # all threads; imports included
     figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return figures
 
@@ -90,6 +92,9 @@ def measure(scale: float) -> dict:
             )
             out = json.loads(result.stdout.strip().splitlines()[-1])
             figures[_COLUMN[name]] = out.pop("seconds")
+            cpu = out.pop("cpu_seconds")
+            if name in ("first", "daily"):  # on a shared machine CPU time says more than wall
+                figures[f"{name}_sync_cpu_s"] = cpu
             if name != "generate":  # generation is `kanon sample`, not a sync
                 peaks.append(out.pop("peak_rss_mb"))
             out.pop("peak_rss_mb", None)
