@@ -148,7 +148,8 @@ class BigQueryFake:
     # --- jobs -----------------------------------------------------------------------------
 
     def insert_job(self, project: str, body: dict) -> dict:
-        fault = self._faults.popleft() if self._faults else None
+        config = body.get("configuration", {})
+        fault = self._next_fault(dry_run=bool(config.get("dryRun")))
         if fault == "403":
             raise JobError(
                 403,
@@ -158,7 +159,6 @@ class BigQueryFake:
             )
         if fault == "404":
             raise JobError(404, "notFound", f"Not found: Dataset {project}:analytics_123456789")
-        config = body.get("configuration", {})
         query = config.get("query", {})
         sql = query.get("query", "")
         parameters = {
@@ -186,6 +186,13 @@ class BigQueryFake:
         with self._lock:
             self.jobs[job.job_id] = job
         return self._resource(job)
+
+    def _next_fault(self, dry_run: bool) -> str | None:
+        """The next injected fault; `bytes_billed` waits for a job that runs."""
+        with self._lock:
+            if not self._faults or (dry_run and self._faults[0] == "bytes_billed"):
+                return None
+            return self._faults.popleft()
 
     def _run(self, job: Job, duck_sql: str, fault: str | None) -> None:
         job.bytes_billed = max(MIN_BILLED, math.ceil(job.bytes_processed / MIB) * MIB)
