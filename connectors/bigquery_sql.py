@@ -18,7 +18,7 @@ How figures are counted:
 - `screenPageViews` counts `page_view` events, `userEngagementDuration` sums
   `engagement_time_msec` (in whole seconds), `averageSessionDuration` is the mean time from a
   session's first to its last event, `engagementRate` the share of sessions with
-  `session_engaged` = "1", `bounceRate` the rest.
+  `session_engaged` = "1" (or 1), `bounceRate` the rest.
 - With a page dimension a row's sessions and users are those that viewed the page (rows share
   sessions); its views and engagement are those of the page.
 - Events without `user_pseudo_id` (consent mode's cookieless pings) are not counted at all, nor
@@ -132,7 +132,9 @@ def _events_sql(dimensions: tuple[str, ...], table: str) -> str:
         "event_timestamp",
         "user_pseudo_id",
         f"{_param('ga_session_id', 'int_value')} AS ga_session_id",
-        f"{_param('session_engaged', 'string_value')} AS session_engaged",
+        # "1" as a string on web streams; some streams send it as an integer.
+        "(SELECT COALESCE(value.string_value, CAST(value.int_value AS STRING))"
+        " FROM UNNEST(event_params) WHERE key = 'session_engaged') AS session_engaged",
         f"{_param('engagement_time_msec', 'int_value')} AS engagement_msec",
     ]
     columns += [f"{SESSION_FIELDS[d]} AS {d}" for d in dimensions if d in SESSION_FIELDS]

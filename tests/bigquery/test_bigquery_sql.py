@@ -139,3 +139,48 @@ def test_only_plain_names_reach_the_sql() -> None:
         events_table("kanon-test`; DROP TABLE x; --", DATASET)
     with pytest.raises(ValueError, match="dataset"):
         events_table(PROJECT, "analytics.x")
+
+
+def _event(user, session, name, engaged, stamp, **extra) -> str:
+    """One hand-made export row as DuckDB SQL."""
+    params = []
+    if session is not None:
+        params.append(f"{{'key': 'ga_session_id', 'value': {_value(int_value=session)}}}")
+    if engaged is not None:
+        kind = "int_value" if isinstance(engaged, int) else "string_value"
+        params.append(f"{{'key': 'session_engaged', 'value': {_value(**{kind: engaged})}}}")
+    for key, value in extra.items():
+        params.append(f"{{'key': '{key}', 'value': {_value(int_value=value)}}}")
+    user_sql = "NULL::VARCHAR" if user is None else f"'{user}'"
+    return (
+        f"SELECT '20250601' AS event_date, {stamp}::BIGINT AS event_timestamp, "
+        f"'{name}' AS event_name, [{', '.join(params)}] AS event_params, "
+        f"{user_sql} AS user_pseudo_id, '20250601' AS _TABLE_SUFFIX"
+    )
+
+
+def _value(string_value=None, int_value=None) -> str:
+    text = "NULL::VARCHAR" if string_value is None else f"'{string_value}'"
+    number = "NULL::BIGINT" if int_value is None else f"{int_value}::BIGINT"
+    return f"{{'string_value': {text}, 'int_value': {number}}}"
+
+
+def test_how_hand_made_events_are_counted() -> None:
+    """Sessions are (user, ga_session_id) pairs; `session_engaged` may be "1" or 1; events
+    without user_pseudo_id or ga_session_id count toward nothing."""
+    rows = [
+        _event("a", 1, "session_start", "1", 0),
+        _event("a", 1, "page_view", "1", 30_000_000, engagement_time_msec=4000),
+        _event("a", 2, "page_view", 0, 0),  # the same visitor's second, unengaged session
+        _event("b", 1, "page_view", 1, 0),  # engaged as an integer; same id, other visitor
+        _event("b", None, "page_view", None, 0),  # no session id: not counted
+        _event(None, 7, "page_view", "1", 0),  # cookieless ping: not counted
+        _event(None, None, "page_view", None, 0),
+    ]
+    con = duckdb.connect()
+    con.execute('CREATE VIEW "events_*" AS ' + " UNION ALL ".join(rows))
+    request = ReportRequest(("date",), METRICS, date(2025, 6, 1), date(2025, 6, 1))
+    row = answer(con, request).iloc[0]
+    assert (row["activeUsers"], row["sessions"], row["screenPageViews"]) == (2, 3, 3)
+    assert row["userEngagementDuration"] == 4
+    assert row["engagementRate"] == 2 / 3 and row["averageSessionDuration"] == 10.0
