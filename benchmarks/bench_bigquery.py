@@ -41,7 +41,7 @@ PRICE_PER_TIB = 6.25  # US$, on-demand list price; the first TiB a month is free
 def bytes_per_day(fake: BigQueryFake, request: ReportRequest, days: list[str]) -> float:
     """Mean bytes one day of the export costs this query shape."""
     sql = report_query(request, events_table("kanon-sample", "analytics_1")).sql
-    return sum(fake._bytes(sql, [day]) for day in days) / len(days)
+    return sum(fake.bytes_scanned(sql, [day]) for day in days) / len(days)
 
 
 def sync_queries(window: Window, fetched: set) -> list[ReportRequest]:

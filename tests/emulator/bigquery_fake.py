@@ -98,7 +98,7 @@ class BigQueryFake:
         self._faults: deque[str] = deque()
         self._lock = threading.Lock()
         self._con = export_connection(self.export)
-        self._sizes = column_sizes(self._con)
+        self.sizes = column_sizes(self._con)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -180,7 +180,7 @@ class BigQueryFake:
         except UntranslatableSql as error:
             raise JobError(400, "invalidQuery", str(error)) from error
         job.suffixes = self._suffixes(sql, parameters)
-        job.bytes_processed = self._bytes(sql, job.suffixes)
+        job.bytes_processed = self.bytes_scanned(sql, job.suffixes)
         if not job.dry_run:
             self._run(job, duck_sql, fault)
         with self._lock:
@@ -212,15 +212,16 @@ class BigQueryFake:
 
     def _suffixes(self, sql: str, parameters: dict[str, str]) -> list[str]:
         """The tables `events_*` matches that the query's suffix bounds select."""
-        every = sorted(self._sizes["suffix"].unique())
+        every = sorted(self.sizes["suffix"].unique())
         match = SUFFIX_BOUNDS.search(sql)
         if not match:
             return every
         low, high = parameters[match.group(1)], parameters[match.group(2)]
         return [s for s in every if low <= s <= high]
 
-    def _bytes(self, sql: str, suffixes: list[str]) -> int:
-        sizes = self._sizes[self._sizes["suffix"].isin(suffixes)]
+    def bytes_scanned(self, sql: str, suffixes: list[str]) -> int:
+        """What BigQuery would process: the named columns of the selected tables."""
+        sizes = self.sizes[self.sizes["suffix"].isin(suffixes)]
         named = [leaf for leaf in sizes["leaf"].unique() if _names(sql, leaf)]
         total = int(sizes[sizes["leaf"].isin(named)]["bytes"].sum())
         return int(total * self.bytes_factor)
