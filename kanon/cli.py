@@ -13,7 +13,7 @@ from connectors.base import ConnectorError
 from connectors.catalog import BREAKDOWNS, GRAINS, CatalogError
 from kanon import users_cli
 from kanon.settings import Settings, SettingsError, load_settings
-from kanon.sources import make_connector, sample_folder
+from kanon.sources import bigquery_export_folder, make_connector, sample_folder
 from kanon.sync import SyncError
 from reports.protect import ReleaseError
 from store.db import Store, StoreError
@@ -57,12 +57,17 @@ def _parser() -> argparse.ArgumentParser:
         help="traffic multiplier (1 = about 400 visits a day)",
     )
     sample.add_argument("--seed", type=int, default=None, help="random seed (default: setting)")
+    sample.add_argument(
+        "--bigquery-export",
+        action="store_true",
+        help="also write it as GA4's BigQuery export (events), for a local BigQuery fake",
+    )
     sample.set_defaults(run=cmd_sample)
 
     sync = commands.add_parser("sync", help="pull, store, protect and publish the release")
     sync.add_argument(
         "--source",
-        choices=["sample", "ga4"],
+        choices=["sample", "ga4", "bigquery"],
         default=None,
         help="where to pull from (default: the `source` setting)",
     )
@@ -134,6 +139,12 @@ def cmd_sample(settings: Settings, args: argparse.Namespace) -> int:
     seed = settings.sample_seed if args.seed is None else args.seed
     folder = write_sample(sample_folder(settings), seed=seed, scale=args.scale, today=None)
     print(f"sample property (seed {seed}, scale {args.scale:g}) written to {folder}")
+    if args.bigquery_export:
+        from connectors.sample_export import write_export
+        from connectors.sample_property import generate
+
+        export = write_export(bigquery_export_folder(settings), generate(seed, args.scale))
+        print(f"its GA4 BigQuery export (events) written to {export}")
     print("run `kanon sync --source sample` to publish it")
     return EXIT_OK
 

@@ -46,12 +46,21 @@ class Settings(BaseSettings):
     k: int = Field(10, ge=2, description="minimum visitors in a published cell")
     settle_days: int = Field(3, ge=0, le=30, description="days GA4 may still revise a day")
     retention_months: int = Field(RETENTION_MONTHS, ge=1, le=RETENTION_MONTHS)
-    source: Literal["sample", "ga4"] = "sample"
+    source: Literal["sample", "ga4", "bigquery"] = "sample"
     sample_seed: int = 7
     ga4_property: str | None = None
     ga4_endpoint: str | None = None
     ga4_max_retries: int = Field(5, ge=0, le=10)
     ga4_quota_reserve: int = Field(2000, ge=0, description="hourly tokens a sync leaves unused")
+    # GA4's BigQuery export (`kanon sync --source bigquery`).
+    bigquery_project: str | None = Field(None, description="billing project for query jobs")
+    bigquery_dataset: str | None = Field(None, description="default analytics_<ga4_property>")
+    bigquery_location: str | None = None
+    bigquery_max_bytes: int = Field(
+        10 * 1024**3, ge=10 * 1024**2, description="bytes one query may process and bill"
+    )
+    bigquery_endpoint: str | None = None
+    bigquery_time_zone: str = Field("UTC", description="the property's reporting time zone")
     expected_data_retention: str = "FOURTEEN_MONTHS"
     stale_after_hours: int = Field(36, ge=1)
     developer_mode: bool = False

@@ -1,4 +1,4 @@
-"""Which connector answers a sync: the sample property or the GA4 Data API."""
+"""Which connector answers a sync: the sample property, the GA4 Data API or its BigQuery export."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from kanon.settings import Settings
 from reports.export import Facts
 
 if TYPE_CHECKING:
+    from connectors.bigquery import BigQueryConnector
     from connectors.ga4 import GA4Connector
 
-SOURCES = ("sample", "ga4")
+SOURCES = ("sample", "ga4", "bigquery")
 
 
 def sample_folder(settings: Settings) -> Path:
@@ -20,10 +21,17 @@ def sample_folder(settings: Settings) -> Path:
     return settings.home / "sample"
 
 
+def bigquery_export_folder(settings: Settings) -> Path:
+    """Where `kanon sample --bigquery-export` writes the sample as GA4's BigQuery export."""
+    return settings.home / "bigquery_export"
+
+
 def make_connector(settings: Settings, source: str | None = None) -> Connector:
     source = source or settings.source
     if source == "ga4":
         return ga4_connector(settings)
+    if source == "bigquery":
+        return bigquery_connector(settings)
     if source != "sample":
         raise ValueError(f"Unknown source {source!r}; choose one of {', '.join(SOURCES)}.")
     from connectors.sample import SampleConnector
@@ -50,6 +58,33 @@ def ga4_connector(settings: Settings, **overrides: Any) -> GA4Connector:
         **overrides,
     }
     return GA4Connector(settings.ga4_property, **options)
+
+
+def bigquery_connector(settings: Settings, **overrides: Any) -> BigQueryConnector:
+    """The export connector, handed only its own options (it never reads Settings)."""
+    from connectors.bigquery import BigQueryConnector
+
+    if not settings.bigquery_project:
+        raise ConnectorError(
+            "No BigQuery project configured. Set KANON_BIGQUERY_PROJECT (or bigquery_project in "
+            "kanon.toml) to the Google Cloud project that runs (and pays for) the queries."
+        )
+    dataset = settings.bigquery_dataset
+    if not dataset:
+        if not settings.ga4_property:
+            raise ConnectorError(
+                "No BigQuery dataset configured. Set KANON_BIGQUERY_DATASET to the GA4 export's "
+                "dataset (analytics_<property id>), or KANON_GA4_PROPERTY to the property id."
+            )
+        dataset = f"analytics_{settings.ga4_property}"
+    options: dict[str, Any] = {
+        "location": settings.bigquery_location,
+        "max_bytes": settings.bigquery_max_bytes,
+        "endpoint": settings.bigquery_endpoint,
+        "time_zone": settings.bigquery_time_zone,
+        **overrides,
+    }
+    return BigQueryConnector(settings.bigquery_project, dataset, **options)
 
 
 GA4_TIME_ZONE = "the GA4 property's reporting time zone (GA4 Admin → Property settings)"

@@ -69,6 +69,33 @@ def run_sync(settings: Settings, identity: Identity, source: str) -> None:
     st.rerun()  # redraw every figure and banner from the new release
 
 
+def bigquery_usage(history: pd.DataFrame) -> list[str]:
+    """What BigQuery syncs processed and billed: the last one, and the last 30 days.
+
+    Reads the sync history's `bytes_processed` and `bytes_billed` columns; a store without them
+    (or with no BigQuery sync) gives nothing to say."""
+    if "bytes_processed" not in history.columns or history.empty:
+        return []
+    runs = history[(history["source"] == "bigquery") & history["bytes_processed"].notna()]
+    if runs.empty:
+        return []
+    last = runs.iloc[0]
+    started = pd.to_datetime(runs["started_at"])
+    recent = runs[started >= started.max() - pd.Timedelta(days=30)]
+    billed = (
+        recent["bytes_billed"] if "bytes_billed" in recent.columns else recent["bytes_processed"]
+    )
+    return [
+        f"BigQuery: the last sync processed {_gigabytes(last['bytes_processed'])}; the last 30 "
+        f"days' syncs processed {_gigabytes(recent['bytes_processed'].sum())} and billed "
+        f"{_gigabytes(billed.sum())} (bigquery_max_bytes caps each query)."
+    ]
+
+
+def _gigabytes(value: object) -> str:
+    return f"{float(value) / 1e9:,.2f} GB"
+
+
 def sync_outcome() -> None:
     """The result of the sync that just ran (kept across the rerun that follows it)."""
     lines = st.session_state.pop("_kanon_sync_outcome", None)

@@ -17,6 +17,8 @@ HISTORY_COLUMNS = {
     "tokens": st.column_config.NumberColumn("Quota tokens"),
     "tokens_left_hour": st.column_config.NumberColumn("Tokens left this hour"),
     "tokens_left_day": st.column_config.NumberColumn("Tokens left today"),
+    "bytes_processed": st.column_config.NumberColumn("BigQuery bytes processed"),
+    "bytes_billed": st.column_config.NumberColumn("BigQuery bytes billed"),
 }
 
 settings, identity = page.guard("Admin", ADMINISTER)
@@ -55,6 +57,8 @@ if history.empty:
     st.caption("No sync has run yet.")
 else:
     st.dataframe(history, hide_index=True, key="sync-history", column_config=HISTORY_COLUMNS)
+    for line in admin.bigquery_usage(history):
+        st.caption(line)
 
 st.subheader("Accounts")
 people.accounts_section(settings, identity)
