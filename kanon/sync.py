@@ -300,13 +300,16 @@ def _flags(pulls: list[Pull], results: list[ReportResult]) -> pd.DataFrame:
 
 
 def _usage(connector: Connector) -> dict[str, int | None]:
-    """Requests and quota tokens spent, and what GA4 said was left (sample: nothing)."""
+    """Requests and quota tokens spent, and what GA4 said was left (sample: nothing); bytes
+    BigQuery processed and billed (other sources: none)."""
     quota = getattr(connector, "last_quota", {}) or {}
     return {
         "requests": int(getattr(connector, "requests_made", 0)),
         "tokens": int(getattr(connector, "tokens_used", 0)),
         "tokens_left_hour": quota.get("tokens_per_hour_remaining"),
         "tokens_left_day": quota.get("tokens_per_day_remaining"),
+        "bytes_processed": getattr(connector, "bytes_processed", None),
+        "bytes_billed": getattr(connector, "bytes_billed", None),
     }
 
 

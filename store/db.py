@@ -45,7 +45,9 @@ ALTER TABLE releases ADD COLUMN IF NOT EXISTS time_zone VARCHAR;
 CREATE TABLE IF NOT EXISTS syncs (
     sync_id BIGINT PRIMARY KEY, started_at TIMESTAMP, finished_at TIMESTAMP, source VARCHAR,
     status VARCHAR, message VARCHAR, requests BIGINT, tokens BIGINT,
-    tokens_left_hour BIGINT, tokens_left_day BIGINT);
+    tokens_left_hour BIGINT, tokens_left_day BIGINT, bytes_processed BIGINT, bytes_billed BIGINT);
+ALTER TABLE syncs ADD COLUMN IF NOT EXISTS bytes_processed BIGINT;
+ALTER TABLE syncs ADD COLUMN IF NOT EXISTS bytes_billed BIGINT;
 """
 
 TABLES = (

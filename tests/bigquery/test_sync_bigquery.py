@@ -62,6 +62,9 @@ def test_bigquery_sync_publishes_the_same_release_as_the_sample(
     pd.testing.assert_frame_equal(labels(direct), labels(through_bigquery))
     history = Store(through_bigquery.store_path).syncs()
     assert history.iloc[0]["source"] == "bigquery" and history.iloc[0]["requests"] > 0
+    assert history.iloc[0]["bytes_processed"] > 0 and history.iloc[0]["bytes_billed"] > 0
+    sample_history = Store(direct.store_path).syncs()
+    assert pd.isna(sample_history.iloc[0]["bytes_processed"])  # only BigQuery bills bytes
 
 
 def test_an_over_budget_dry_run_stops_the_sync_and_keeps_the_release(
