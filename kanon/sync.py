@@ -114,10 +114,10 @@ def sync(
     record = {"sync_id": sync_id, "started_at": started_at, "source": connector.name}
     try:
         pulls = plan(window, store.raw_periods())
-        results = _fetch(connector, pulls, report_progress)
+        fetched = Fetched.of(pulls, _fetch(connector, pulls, report_progress))
         labels = _fetch_labels(connector, pulls)
         report_progress(0.9, "protecting and publishing the release")
-        info, purged, rows = _publish(store, settings, window, pulls, results, labels, record)
+        info, purged, rows = _publish(store, settings, window, fetched, labels, record)
     except Exception as error:
         store.record_sync(
             {**record, "finished_at": now(), "status": "failed", "message": str(error)[:2000]}
@@ -181,22 +181,34 @@ def _fetch_labels(connector: Connector, pulls: list[Pull]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
+@dataclass
+class Fetched:
+    """What a sync fetched, as raw cells: GA4's rows are not kept once converted."""
+
+    raw: pd.DataFrame
+    flags: pd.DataFrame
+    time_zones: set[str]
+
+    @classmethod
+    def of(cls, pulls: list[Pull], results: list[ReportResult]) -> Fetched:
+        pairs = zip(pulls, results, strict=True)
+        cells = (cells_from_result(p.breakdown, p.grain, r) for p, r in pairs)
+        raw = pd.concat([empty_cells(), *cells], ignore_index=True)
+        zones = {result.time_zone for result in results if result.time_zone}
+        return cls(raw=raw, flags=_flags(pulls, results), time_zones=zones)
+
+
 def _publish(
     store: Store,
     settings: Settings,
     window: Window,
-    pulls: list[Pull],
-    results: list[ReportResult],
+    fetched: Fetched,
     labels: pd.DataFrame,
     record: dict,
 ) -> tuple[dict, int, int]:
     """Protect and audit outside the store's lock, then write everything in one short
     transaction, so the dashboard can read the store for as long as the sync works."""
-    new_cells = [
-        cells_from_result(p.breakdown, p.grain, r) for p, r in zip(pulls, results, strict=True)
-    ]
-    new_raw = pd.concat([empty_cells(), *new_cells], ignore_index=True)
-    flags = _flags(pulls, results)
+    new_raw, flags = fetched.raw, fetched.flags
     with store.connect() as con:
         base = latest_release(con)
         raw = _merged(read_table(con, "raw_cells"), new_raw, KEY, window)
@@ -214,7 +226,7 @@ def _publish(
         "first_day": window.first_day,
         "last_settled": window.last_settled,
         **protect.summary(release.cells),
-        "time_zone": _time_zone(results, base),
+        "time_zone": _time_zone(fetched.time_zones, base),
     }
     with store.transaction() as con:
         if _release_id(latest_release(con)) != _release_id(base):
@@ -248,9 +260,8 @@ def _merged(
     return frame
 
 
-def _time_zone(results: list[ReportResult], base: dict | None) -> str | None:
+def _time_zone(zones: set[str], base: dict | None) -> str | None:
     """The zone the property reports in, as GA4 said; a sync with nothing new keeps the last."""
-    zones = {result.time_zone for result in results if result.time_zone}
     if zones:
         return sorted(zones)[0]
     zone = base.get("time_zone") if base else None
