@@ -146,8 +146,8 @@ def _with_true_figures(frozen: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
     held = frozen["status"].isin(WITHHELD).to_numpy()
     if not held.any():
         return frozen
-    true = raw[KEY + FIGURES].drop_duplicates(KEY)
-    figures = frozen[KEY].merge(true, on=KEY, how="left", validate="many_to_one")[FIGURES]
+    stored = raw[KEY + FIGURES].drop_duplicates(KEY)
+    figures = frozen[KEY].merge(stored, on=KEY, how="left", validate="many_to_one")[FIGURES]
     filled = frozen.copy()
     for figure in FIGURES:
         true = figures[figure].to_numpy(dtype=float)
