@@ -17,3 +17,60 @@ def test_a_store_from_before_time_zones_gains_the_column(tmp_path):
                     "'2026-11-01', 5, 1, 0)")  # fmt: skip
     info = Store(path).release_info()
     assert info["release_id"] == 1 and "time_zone" in info
+
+
+def _release(cells):
+    import pandas as pd
+
+    return pd.DataFrame(
+        cells, columns=["breakdown", "grain", "period", "category", "users", "status"]
+    )
+
+
+def test_a_release_replaces_the_last_and_an_older_keyed_table_loses_its_key(tmp_path):
+    from datetime import date
+
+    from store.db import replace_release
+
+    path = tmp_path / "kanon.duckdb"
+    with duckdb.connect(str(path)) as con:  # release_cells as Kanon wrote it before this change
+        con.execute(
+            "CREATE TABLE release_cells (breakdown VARCHAR, grain VARCHAR, period DATE, "
+            "category VARCHAR, users DOUBLE, status VARCHAR, "
+            "PRIMARY KEY (breakdown, grain, period, category))"
+        )
+        con.execute("INSERT INTO release_cells VALUES ('overview', 'day', '2026-11-01', "
+                    "'(all visits)', 40, 'published')")  # fmt: skip
+    day = date(2026, 11, 2)
+    new = _release([("overview", "day", day, "(all visits)", 50.0, "published")])
+    store = Store(path)
+    with store.transaction() as con:
+        replace_release(con, new, {"release_id": 2, "k": 10})
+    cells, info = store.read_release()
+    assert info["release_id"] == 2
+    assert cells[["period", "users"]].astype(str).values.tolist() == [["2026-11-02", "50.0"]]
+    with duckdb.connect(str(path)) as con:
+        keys = con.execute(
+            "SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'release_cells' "
+            "AND constraint_type = 'PRIMARY KEY'"
+        ).fetchone()[0]
+    assert keys == 0
+
+
+def test_a_release_holding_a_cell_twice_is_refused_and_the_last_kept(tmp_path):
+    from datetime import date
+
+    import pytest
+
+    from store.db import StoreError, replace_release
+
+    store = Store(tmp_path / "kanon.duckdb")
+    day = date(2026, 11, 2)
+    first = _release([("overview", "day", day, "(all visits)", 50.0, "published")])
+    with store.transaction() as con:
+        replace_release(con, first, {"release_id": 1, "k": 10})
+    twice = _release([("overview", "day", day, "(all visits)", 60.0, "published")] * 2)
+    with pytest.raises(StoreError, match="twice"), store.transaction() as con:
+        replace_release(con, twice, {"release_id": 2, "k": 10})
+    cells, info = store.read_release()
+    assert info["release_id"] == 1 and cells["users"].tolist() == [50.0]
