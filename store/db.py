@@ -166,12 +166,16 @@ def read_table(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
 
 def upsert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
     """Insert rows, replacing those with the same key."""
+    _insert(con, table, frame, "INSERT OR REPLACE")
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, verb: str) -> None:
     if frame.empty:
         return
     con.register("incoming", frame)
     try:
         columns = ", ".join(frame.columns)
-        con.execute(f"INSERT OR REPLACE INTO {table} ({columns}) SELECT {columns} FROM incoming")
+        con.execute(f"{verb} INTO {table} ({columns}) SELECT {columns} FROM incoming")
     finally:
         con.unregister("incoming")
 
@@ -187,12 +191,7 @@ def replace_release(
         raise StoreError("The release holds a cell twice; nothing was written. Report this bug.")
     _drop_release_key(con)
     con.execute("DELETE FROM release_cells")
-    con.register("incoming", cells)
-    try:
-        columns = ", ".join(cells.columns)
-        con.execute(f"INSERT INTO release_cells ({columns}) SELECT {columns} FROM incoming")
-    finally:
-        con.unregister("incoming")
+    _insert(con, "release_cells", cells, "INSERT")
     con.execute("DELETE FROM release_proofs")
     upsert(con, "release_proofs", pd.DataFrame({"fingerprint": sorted(proofs)}))
     columns = ", ".join(info)
