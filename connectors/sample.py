@@ -299,7 +299,7 @@ class SampleConnector:
         if span is None:
             return pd.DataFrame(columns=[*request.dimensions, *request.metrics]), False
         facts = _facts_sql(request.dimensions)
-        chunks = self._chunks(request)
+        chunks = self._chunks(request, span)
         # Chunks are independent, and DuckDB counts each on one core: run them side by side.
         with ThreadPoolExecutor(max_workers=min(len(chunks), os.cpu_count() or 1)) as pool:
             parts = list(pool.map(lambda c: self._chunk_rows(request, facts, c), chunks))
@@ -326,15 +326,16 @@ class SampleConnector:
             rows["activeUsers"] = users
             return rows.drop(columns=_KEY)
 
-    def _chunks(self, request: ReportRequest) -> list[tuple[int, int]]:
-        """Session id ranges of runs of whole periods, about a month each.
+    def _chunks(self, request: ReportRequest, span: tuple[int, int]) -> list[tuple[int, int]]:
+        """Session id ranges of runs of whole periods, about a month each (`span`: the whole
+        request's, a single chunk when the request has no time dimension).
 
         Users are a distinct count, whose working set grows with the rows counted at once;
         periods never straddle two chunks, so each period's count is made in one of them.
         """
         grain = next((g for g, d in TIME_DIMENSIONS.items() if d in request.dimensions), None)
         if grain is None:
-            return [r for r in [self._sid_range(request.start, request.end)] if r]
+            return [span]
         chunks, start = [], request.start
         while start <= request.end:
             end = min(_chunk_end(start, grain), request.end)
@@ -342,7 +343,7 @@ class SampleConnector:
             if span is not None:
                 chunks.append(span)
             start = end + timedelta(days=1)
-        return chunks or [r for r in [self._sid_range(request.start, request.end)] if r]
+        return chunks
 
     def _roll_up_other(
         self, request: ReportRequest, rows: pd.DataFrame, facts: str, params: dict[str, int]
