@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -418,7 +419,12 @@ def components(prob: Problem) -> np.ndarray:
 
 
 def _solve_components(prob, targets, width, start, stats, exact, proofs=None):
-    """Targets not proven safe, one block at a time: (var, low, high)."""
+    """Targets not proven safe, block by block in label order: (var, low, high).
+
+    Blocks that need LPs are solved side by side on all cores, largest first, so one figure's
+    few large blocks do not leave a core idle (HiGHS releases Python's lock while it solves).
+    Each block is solved alone, so the outcome does not depend on the order they finish in.
+    """
     labels = components(prob)
     rel_label = np.full(prob.matrix.shape[0], -1)
     coo = prob.matrix.tocoo()
@@ -427,40 +433,70 @@ def _solve_components(prob, targets, width, start, stats, exact, proofs=None):
     prints = None
     if proofs is not None and exact:
         prints = _fingerprints(prob, labels, rel_label, targets, width, proofs.keys)
-    for label in np.unique(labels[targets]):
+    vars_of, rels_of = _grouped(labels), _grouped(rel_label)
+    found: dict[int, list] = {}
+    jobs = []
+    for label, mine in _grouped(labels[targets], targets).items():
         stats.components += 1
         if prints is not None and prints[label] in proofs.known:
             stats.reused += 1
             proofs.found.add(prints[label])
             continue
-        hits = list(
-            _solve_block(
-                prob, label, labels, rel_label, targets, width, start, stats, exact, low, high
-            )
-        )
-        if prints is not None and not hits:
+        rels = rels_of[label]
+        narrow = high[mine] - low[mine] < width
+        proven = exact or len(rels) == 1  # one relation: propagation is exact
+        found[label] = [(t, low[t], high[t]) for t in mine[narrow]] if proven else []
+        if len(rels) > 1:
+            open_ = mine[~narrow] if exact else mine
+            if len(open_):
+                jobs.append((label, vars_of[label], rels, open_))
+    jobs.sort(key=lambda job: (-len(job[1]), job[0]))
+
+    def solve(job) -> tuple[int, list, Stats]:
+        label, vars_, rels, open_ = job
+        own = Stats()
+        block = _Block(prob, vars_, rels, own)
+        seed = None if start is None else start[vars_]
+        local = np.searchsorted(vars_, open_)
+        hits = [(vars_[v], lo, hi) for v, lo, hi in block.exposed(local, width, seed, exact)]
+        return label, hits, own
+
+    for label, hits, own in _block_pool().map(solve, jobs):
+        found[label].extend(hits)
+        stats.lps += own.lps
+    for label in sorted(found):
+        if prints is not None and not found[label]:
             proofs.found.add(prints[label])
-        yield from hits
+        yield from found[label]
 
 
-def _solve_block(prob, label, labels, rel_label, targets, width, start, stats, exact, low, high):
-    vars_ = np.flatnonzero(labels == label)
-    rels = np.flatnonzero(rel_label == label)
-    mine = targets[labels[targets] == label]
-    narrow = high[mine] - low[mine] < width
-    if len(rels) == 1:  # one relation: propagation is exact
-        yield from ((t, low[t], high[t]) for t in mine[narrow])
-        return
-    if exact:  # proven exposed by propagation: no LP needed
-        yield from ((t, low[t], high[t]) for t in mine[narrow])
-        mine = mine[~narrow]
-        if len(mine) == 0:
-            return
-    block = _Block(prob, vars_, rels, stats)
-    local = np.searchsorted(vars_, mine)
-    seed = None if start is None else start[vars_]
-    for var, lo, hi in block.exposed(local, width, seed, exact):
-        yield vars_[var], lo, hi
+def _grouped(labels: np.ndarray, values: np.ndarray | None = None) -> dict[int, np.ndarray]:
+    """Label -> its values (positions where omitted), in their order; label -1 is left out."""
+    values = np.arange(len(labels)) if values is None else values
+    if len(labels) == 0:
+        return {}
+    order = np.argsort(labels, kind="stable")
+    ordered = labels[order]
+    cuts = np.flatnonzero(np.diff(ordered)) + 1
+    heads = ordered[np.concatenate([[0], cuts])]
+    return {
+        int(label): values[group]
+        for label, group in zip(heads, np.split(order, cuts), strict=True)
+        if label >= 0
+    }
+
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _block_pool() -> ThreadPoolExecutor:
+    """One pool of LP workers per process, shared by every figure's blocks."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="lp")
+        return _POOL
 
 
 # --- fingerprints of blocks -----------------------------------------------------------------
