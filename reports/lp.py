@@ -34,6 +34,7 @@ class Model:
         col_low: np.ndarray,
         col_high: np.ndarray,
         cost: np.ndarray | None = None,
+        presolve: bool = True,
     ) -> None:
         csc = sp.csc_array(matrix)
         m, n = csc.shape
@@ -52,6 +53,8 @@ class Model:
         lp.a_matrix_.value_ = csc.data.astype(float)
         self._highs = highspy.Highs()
         self._highs.setOptionValue("output_flag", False)
+        if not presolve:  # a small LP solved once: presolving it costs more than it saves
+            self._highs.setOptionValue("presolve", "off")
         self._highs.passModel(lp)
 
     def set_cost(self, cols: np.ndarray, values: np.ndarray) -> None:

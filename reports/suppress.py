@@ -511,9 +511,7 @@ class _State:
         """
         near = self._neighbourhood(cell, wide)
         by_col, rel_rows = self.by_figure[ADDITIVE[i]]
-        cols = by_col[:, near]
-        rows = np.unique(cols.indices)
-        block = sp.csr_array(cols[rows])
+        rows, ups_and_downs = _ups_and_downs(by_col, near)
         slack_low, slack_high = self._slack(rel_rows[rows], i)
         n = len(near)
         truth = self.truth[near, i]
@@ -526,12 +524,13 @@ class _State:
         low = np.zeros(2 * n)
         low[me if sign > 0 else n + me] = amount
         model = lp.Model(
-            sp.hstack([block, -block], format="csc"),
+            ups_and_downs,
             row_low=slack_low,
             row_high=slack_high,
             col_low=low,
             col_high=np.concatenate([up_cap, down_cap]),
             cost=np.concatenate([weight, weight]),
+            presolve=False,  # 2.9 s instead of 6.2 s for a scale-1 first sync's 1,757 moves
         )
         status, x = model.solve()
         if status != lp.OPTIMAL:
@@ -545,3 +544,26 @@ class _State:
         low = np.where(self.rel.equality[rows], 0.0, self.rel.low[rows] - sums - band)
         high = np.where(self.rel.equality[rows], 0.0, self.rel.high[rows] - sums + band)
         return np.minimum(low, 0.0), np.maximum(high, 0.0)
+
+
+def _ups_and_downs(by_col: sp.csc_array, cols: np.ndarray) -> tuple[np.ndarray, sp.csc_array]:
+    """The relations touching `cols`, and `[A, -A]` over them: A's columns `cols`, rows those.
+
+    Built from the compressed arrays directly: a repair solves thousands of these small LPs,
+    and scipy's slicing and stacking cost more than HiGHS solving them.
+    """
+    starts = by_col.indptr[cols]
+    lengths = by_col.indptr[cols + 1] - starts
+    ptr = np.concatenate([[0], np.cumsum(lengths)])
+    picked = np.repeat(starts - ptr[:-1], lengths) + np.arange(ptr[-1])
+    rows, local = np.unique(by_col.indices[picked], return_inverse=True)
+    data = by_col.data[picked]
+    matrix = sp.csc_array(
+        (
+            np.concatenate([data, -data]),
+            np.concatenate([local, local]),
+            np.concatenate([ptr, ptr[-1] + ptr[1:]]),
+        ),
+        shape=(len(rows), 2 * len(cols)),
+    )
+    return rows, matrix
