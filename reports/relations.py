@@ -135,8 +135,8 @@ def ordinals(periods: pd.Series) -> np.ndarray:
 
 def _category_relations(frame: pd.DataFrame):
     """Per (breakdown, grain, period): categories minus the overview cell."""
-    additive = {name: b.category_additive for name, b in BREAKDOWNS.items()}
-    parts = frame[frame["breakdown"].map(lambda b: bool(additive.get(b, ())))]
+    additive = [name for name, b in BREAKDOWNS.items() if b.category_additive]
+    parts = frame[frame["breakdown"].isin(additive)]
     totals = frame.loc[frame["breakdown"] == OVERVIEW, ["grain", "day", "cell"]]
     if parts.empty or totals.empty:
         return None

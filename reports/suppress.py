@@ -142,7 +142,7 @@ def _gaps(frame: pd.DataFrame) -> pd.DataFrame:
     merged = sums.merge(totals, on=["grain", "period"], suffixes=("", "_total"))
     gaps = merged[key].copy()
     for figure in ADDITIVE:
-        holds = merged["breakdown"].map(lambda b, f=figure: f in additive[b])
+        holds = merged["breakdown"].isin([b for b, binds in additive.items() if figure in binds])
         gaps[figure] = (merged[f"{figure}_total"] - merged[figure]).where(holds)
     return gaps
 
