@@ -55,7 +55,7 @@ PAGES = {
 }
 CHART = ".js-plotly-plot .cartesianlayer .trace"
 TABLE = '[data-testid="stDataFrame"] canvas'
-CAPTURED = ("title", "subheader", "markdown", "caption", "info", "warning", "metric")
+TEXT = ("title", "subheader", "markdown", "caption", "info", "warning", "success", "error")
 RATIO_TARGET = {10: 1.3}  # scale -> most a page may take, as a multiple of its floor
 COLD_START_TARGET_S = 3.0
 MEMORY_TARGET_MB = {100: 1024}
@@ -163,6 +163,7 @@ def apptest_figures(home: Path, listener: Listener, repeats: int, floor_data: Pa
         floors[name] = AppTest.from_file(str(FLOOR), default_timeout=600)
         floors[name].query_params["page"] = name
         floors[name].run()
+        assert _shape(capture(floors[name])) == _shape(captured[name]), f"{name}: floor differs"
     times: dict[str, dict[str, list[float]]] = {name: {"real": [], "floor": []} for name in PAGES}
     for repeat in range(repeats):
         for name in PAGES:
@@ -180,18 +181,50 @@ def apptest_figures(home: Path, listener: Listener, repeats: int, floor_data: Pa
     } | {"_views": views + len(PAGES), "_connectors": connectors_made()}  # fmt: skip
 
 
-def capture(at) -> list[tuple[str, object]]:
-    """What the page drew, as values the floor can draw again without computing anything."""
-    elements: list[tuple[str, object]] = []
-    for kind in CAPTURED:
-        for element in getattr(at, kind):
-            if kind == "metric":
-                elements.append((kind, (element.label, element.value, element.delta)))
-            else:
-                elements.append((kind, element.value))
-    elements += [("plotly_chart", json.loads(e.proto.spec)) for e in at.get("plotly_chart")]
-    elements += [("dataframe", frame.value) for frame in at.dataframe]
-    return elements
+def capture(at) -> dict[str, list]:
+    """What the page drew, block by block, widgets included, as values the floor draws again
+    with no data work: the main area and the sidebar (the navigation the floor builds itself)."""
+    return {"main": _drawn(at.main), "sidebar": _drawn(at.sidebar)}
+
+
+def _shape(page: dict[str, list]) -> dict[str, list]:
+    """The kinds of elements in a captured page, nested as drawn: the floor must match it."""
+
+    def kinds(items: list) -> list:
+        return [(kind, [kinds(part) for part in children]) for kind, _, children in items]
+
+    return {area: kinds(items) for area, items in page.items()}
+
+
+def _drawn(block) -> list[tuple[str, object, list]]:
+    """(kind, value, children) for each element of `block`, in order."""
+    items: list[tuple[str, object, list]] = []
+    for node in block.children.values():
+        kind = node.type
+        if kind == "flex_container" and all(c.type == "column" for c in node.children.values()):
+            columns = list(node.children.values())
+            items.append(("columns", [c.weight for c in columns], [_drawn(c) for c in columns]))
+        elif kind in ("flex_container", "tab_container"):
+            parts = list(node.children.values())
+            labels = [getattr(part, "label", "") for part in parts]
+            items.append((kind, labels, [_drawn(part) for part in parts]))
+        elif kind in TEXT:
+            items.append((kind, node.value, []))
+        elif kind == "metric":
+            items.append((kind, (node.label, node.value, node.delta), []))
+        elif kind == "plotly_chart":
+            items.append((kind, json.loads(node.proto.spec), []))
+        elif kind == "dataframe":
+            items.append((kind, node.value, []))
+        elif kind in ("selectbox", "radio"):
+            items.append((kind, (node.label, list(node.options), node.index), []))
+        elif kind == "button_group":
+            items.append((kind, (node.label, list(node.options)), []))
+        elif kind == "download_button":
+            items.append((kind, node.label, []))
+        else:
+            raise ValueError(f"The floor cannot draw {kind!r}: teach benchmarks/floor_page.py.")
+    return items
 
 
 # --- the browser: navigation to the first chart drawn --------------------------------------
@@ -248,7 +281,7 @@ def browser_figures(home: Path, listener: Listener, repeats: int, floor_data: Pa
             figures["_cold_start_s"] = time.perf_counter() - started
 
         with server(APP, app_env) as (app, process), server(FLOOR, floor_env) as (floor, _):
-            addresses = {name: {"real": f"{app}/{name}", "floor": f"{floor}/?page={name}"}
+            addresses = {name: {"real": f"{app}/{name}", "floor": f"{floor}/{name}?page={name}"}
                          for name in PAGES}  # fmt: skip
             for name in PAGES:  # warm both servers' caches and Chromium's
                 for address in addresses[name].values():
