@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.support import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.support import CHROMIUM, CHROMIUM_ARGS, need_chromium
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium")
+    need_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
