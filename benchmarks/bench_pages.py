@@ -204,10 +204,11 @@ def _drawn(block) -> list[tuple[str, object, list]]:
         if kind == "flex_container" and all(c.type == "column" for c in node.children.values()):
             columns = list(node.children.values())
             items.append(("columns", [c.weight for c in columns], [_drawn(c) for c in columns]))
-        elif kind in ("flex_container", "tab_container"):
-            parts = list(node.children.values())
-            labels = [getattr(part, "label", "") for part in parts]
-            items.append((kind, labels, [_drawn(part) for part in parts]))
+        elif kind == "tab_container":
+            tabs = list(node.children.values())
+            items.append((kind, [tab.label for tab in tabs], [_drawn(tab) for tab in tabs]))
+        elif kind == "flex_container":  # a plain container: one part holding its elements
+            items.append((kind, None, [_drawn(node)]))
         elif kind in TEXT:
             items.append((kind, node.value, []))
         elif kind == "metric":
