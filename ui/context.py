@@ -1,6 +1,6 @@
-"""Settings and identity for one script run: the same answer for app.py and for every page.
+"""Settings and identity for one script run: the same answer for dashboard.py and every page.
 
-Pages call these themselves (not only app.py), so a page run on its own, or reached by a URL
+Pages call these themselves (not only dashboard.py), so a page run on its own, or reached by a URL
 it was not listed under, still checks who is asking before it shows anything. Who is asking
 comes from the server only: a signed-in session's token (kept in the server's session state,
 checked against the accounts file on every run) or Streamlit's OpenID Connect identity, and
@@ -30,11 +30,16 @@ REFUSAL = "_kanon_refusal"  # why a signed-in OpenID Connect identity holds no r
 def settings_or_stop() -> Settings:
     """The settings; a bad one stops the page with the message naming it."""
     try:
-        return _settings(*_settings_sources())
+        return current_settings()
     except SettingsError as error:
         st.error(str(error), icon=":material/settings_alert:")
         st.stop()
         raise  # st.stop raises; this keeps type checkers and readers certain
+
+
+def current_settings() -> Settings:
+    """The settings as the sources say now (read again only when they change)."""
+    return _settings(*_settings_sources())
 
 
 def _settings_sources() -> tuple:

@@ -14,7 +14,7 @@ WANTED = "_kanon_wanted_page"  # the page address opened before signing in
 
 @dataclass(frozen=True)
 class PageSpec:
-    script: str  # relative to app.py
+    script: str  # relative to dashboard.py
     title: str
     icon: str
     url_path: str

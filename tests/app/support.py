@@ -35,7 +35,7 @@ from ui.components import CATEGORY_TITLES
 ROOT = Path(__file__).resolve().parents[2]
 TODAY = date(2026, 11, 18)  # a fixed "today", so every run sees the same release
 SCALE = 0.3
-APP = ROOT / "app.py"
+APP = ROOT / "dashboard.py"  # the page script `streamlit run app.py` serves
 TIMEOUT = 30
 
 ANALYST_ID = Identity("ana@example.com", frozenset({ANALYST}))
@@ -108,7 +108,7 @@ def _fingerprint(overrides: dict) -> str:
 
 
 def open_page(page: str | None = None) -> AppTest:
-    """Run app.py, then switch to `ui/pages/<page>.py` as a person clicking in the sidebar."""
+    """Run dashboard.py, then switch to `ui/pages/<page>.py` as a person clicking in the sidebar."""
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
     if page is not None:
         at.switch_page(f"ui/pages/{page}.py").run()
@@ -117,7 +117,7 @@ def open_page(page: str | None = None) -> AppTest:
 
 
 def open_page_alone(page: str) -> AppTest:
-    """Run one page script without app.py: the page must check the role by itself."""
+    """Run one page script without dashboard.py: the page must check the role by itself."""
     return AppTest.from_file(
         str(ROOT / "ui" / "pages" / f"{page}.py"), default_timeout=TIMEOUT
     ).run()

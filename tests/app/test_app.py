@@ -1,4 +1,4 @@
-"""app.py: settings, roles, developer mode and which pages each role is offered."""
+"""dashboard.py: settings, roles, developer mode and which pages each role is offered."""
 
 from __future__ import annotations
 

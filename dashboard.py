@@ -1,0 +1,48 @@
+"""Kanon's dashboard: settings, who is asking, then the pages that person's roles allow.
+
+The page script of `streamlit run app.py` (app.py starts the server and warms it up). Every
+page checks the role again itself (see `ui.page`).
+"""
+
+from pathlib import Path
+
+import streamlit as st
+
+from ui import components, context, navigation, signin
+
+# A file served by Kanon itself: a `:material/...` favicon would make every visitor's browser
+# fetch it from Google's font servers.
+ICON = Path(__file__).parent / "ui" / "assets" / "kanon-icon.png"
+
+st.set_page_config(
+    page_title="Kanon",
+    page_icon=str(ICON),
+    layout="wide",
+    initial_sidebar_state="expanded",
+)
+
+settings = context.settings_or_stop()
+providers = context.providers_or_stop(settings)
+identity = context.identity(settings)
+if identity.developer:
+    components.developer_banner()
+
+sections = navigation.pages_for(identity)
+if not sections:
+    accounts = context.gate(settings).accounts
+    if identity.email:
+        signin.no_access_page(settings, identity)
+    elif accounts.is_empty():  # a fresh install: nothing is open until the first admin exists
+        signin.setup_page(settings)
+    else:
+        signin.sign_in_page(settings, providers)
+        if not accounts.has_admin():
+            with st.expander("No admin yet: set up the first admin"):
+                signin.setup_form(settings)
+    st.stop()
+
+current = st.navigation(sections)
+components.identity_caption(identity)
+signin.sign_out_button(settings, identity)
+components.stale_banner(settings)
+current.run()
