@@ -8,7 +8,7 @@ category called `<script>alert(1)</script>` or `=HYPERLINK(...)` stays inert tex
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -136,13 +136,7 @@ def stale_banner(settings: Settings) -> None:
 
 
 def last_successful_sync(settings: Settings) -> datetime | None:
-    syncs = data.syncs(str(settings.store_path))
-    if syncs.empty:
-        return None
-    ok = syncs[syncs["status"] == "ok"]
-    if ok.empty:
-        return None
-    return pd.Timestamp(ok["finished_at"].max()).to_pydatetime()
+    return data.last_successful_sync(str(settings.store_path))
 
 
 # --- the range ----------------------------------------------------------------------------
@@ -307,25 +301,46 @@ def plot(figure: go.Figure, key: str) -> None:
     st.plotly_chart(figure, key=key, config=CHART_CONFIG, theme="streamlit")
 
 
+class SectionParts(NamedTuple):
+    """What a breakdown section draws: built once per query and shared, never changed."""
+
+    shown: pd.DataFrame
+    texts: tuple[str, ...]
+    bars: go.Figure | None
+    trends: go.Figure | None
+    withheld: str
+
+
+@st.cache_resource(ttl=data.VIEW_TTL, max_entries=256, show_spinner=False)
+def section_parts(query: data.Query, name: str, metric: str, k: int) -> SectionParts:
+    """One cached call per section: a rerun that changes nothing pays for one lookup, not six."""
+    shown, texts = shown_table(query, name, k)
+    if shown.empty:
+        return SectionParts(shown, texts, None, None, "")
+    bars = figures.category_bars(query, name, metric)
+    trends = figures.category_trends(query, name, metric)
+    return SectionParts(shown, texts, bars, trends, withheld_text(query, name))
+
+
 def breakdown_section(view: PageView, name: str, metric: str | None = None) -> None:
     """One breakdown: leading categories, their trend, the table, what is withheld, the CSV."""
     breakdown = BREAKDOWNS[name]
     metric = metric or ("views" if breakdown.scope == "page" else "sessions")
-    shown, texts = shown_table(view.query, name, view.release.k)
-    if shown.empty:
+    parts = section_parts(view.query, name, metric, view.release.k)
+    if parts.shown.empty:
         st.info("No figures for this range.")
         return
     left, right = st.columns(2)
     with left:
-        plot(figures.category_bars(view.query, name, metric), key=f"bar-{name}")
+        plot(parts.bars, key=f"bar-{name}")
     with right:
-        plot(figures.category_trends(view.query, name, metric), key=f"trend-{name}")
-    withheld_line(view, name)
+        plot(parts.trends, key=f"trend-{name}")
+    st.caption(parts.withheld)
     st.dataframe(
-        shown,
+        parts.shown,
         hide_index=True,
-        column_config=table_columns(name, view.selection.grain, texts),
-        height=min(38 + 35 * len(shown), 420),
+        column_config=table_columns(name, view.selection.grain, parts.texts),
+        height=min(38 + 35 * len(parts.shown), 420),
         placeholder="withheld",
         key=f"table-{name}",
     )
@@ -443,16 +458,20 @@ def engagement_section(view: PageView) -> None:
 
 def withheld_line(view: PageView, name: str) -> None:
     """How much of this breakdown the selection withholds, in one line."""
-    summary = data.withheld(view.query, name)
+    st.caption(withheld_text(view.query, name))
+
+
+def withheld_text(query: data.Query, name: str) -> str:
+    summary = data.withheld(query, name)
     text = f"Withheld: {summary.withheld_cells} of {summary.cells} cells"
-    text += f" (one {format.GRAIN_NOUN[view.selection.grain][0]} of one category each)"
+    text += f" (one {format.GRAIN_NOUN[query.grain][0]} of one category each)"
     if summary.withheld_share is not None:
         figure = LABELS[summary.figure].lower()
         text += f"; {summary.withheld_share:.1f} % of {figure} are not in a published row"
-    flags = ga4_notes(data.ga4_flags(view.query, name))
+    flags = ga4_notes(data.ga4_flags(query, name))
     if flags:
         text += f". GA4: {flags}"
-    st.caption(text + ". The Privacy page says why.")
+    return text + ". The Privacy page says why."
 
 
 def ga4_notes(flags: dict[str, bool]) -> str:

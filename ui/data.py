@@ -7,7 +7,7 @@ nothing. A new sync gives a new release id, so no cache ever serves figures of a
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import NamedTuple
 
 import pandas as pd
@@ -42,6 +42,16 @@ def syncs(store: str) -> pd.DataFrame:
     return protect.sync_history_at(store)
 
 
+@st.cache_data(ttl=STATUS_TTL, max_entries=8, show_spinner=False)
+def last_successful_sync(store: str) -> datetime | None:
+    """When the last sync that published finished (every page's stale check: kept small)."""
+    history = syncs(store)
+    finished = history.loc[history["status"] == "ok", "finished_at"] if len(history) else None
+    if finished is None or finished.empty:
+        return None
+    return pd.Timestamp(finished.max()).to_pydatetime()
+
+
 @st.cache_resource(ttl=24 * 3600, max_entries=2, show_spinner="Loading the release…")
 def _release(store: str, release_id: int) -> Release | None:
     return protect.current_at(store)
@@ -64,6 +74,7 @@ def forget() -> None:
     """After a sync: look at the store again instead of waiting for the caches to expire."""
     release_info.clear()
     syncs.clear()
+    last_successful_sync.clear()
 
 
 @st.cache_data(ttl=VIEW_TTL, max_entries=256, show_spinner=False)

@@ -7,6 +7,36 @@ from access.roles import READ_PRIVACY
 from connectors.catalog import BREAKDOWNS
 from ui import data, page, policy
 
+
+@st.cache_resource(ttl=data.VIEW_TTL, max_entries=128, show_spinner=False)
+def selection_tables(query: data.Query) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What each report withholds in the selection, and GA4's flags: built once per query and
+    shared (`st.dataframe` only reads them), so a rerun is one lookup, not one per report."""
+    withheld, flags = [], []
+    for name, breakdown in BREAKDOWNS.items():
+        if query.grain not in breakdown.grains:
+            continue
+        summary = data.withheld(query, name)
+        withheld.append(
+            {
+                "Report": breakdown.title,
+                "Cells": summary.cells,
+                "Withheld cells": summary.withheld_cells,
+                "Traffic not in a published row (%)": summary.withheld_share,
+            }
+        )
+        found = data.ga4_flags(query, name)
+        flags.append(
+            {
+                "Report": breakdown.title,
+                "GA4 thresholding": "yes" if found["subject_to_thresholding"] else "no",
+                "GA4 (other) row": "yes" if found["data_loss_from_other_row"] else "no",
+                "Sampled": "yes" if found["sampled"] else "no",
+            }
+        )
+    return pd.DataFrame(withheld), pd.DataFrame(flags)
+
+
 view = page.start("Privacy", "privacy", action=READ_PRIVACY)
 k = view.release.k
 grain = view.selection.grain
@@ -47,20 +77,9 @@ st.markdown(
 )
 
 st.subheader("Withheld in this selection")
-reports = [name for name, b in BREAKDOWNS.items() if grain in b.grains]
-rows = []
-for name in reports:
-    summary = data.withheld(view.query, name)
-    rows.append(
-        {
-            "Report": BREAKDOWNS[name].title,
-            "Cells": summary.cells,
-            "Withheld cells": summary.withheld_cells,
-            "Traffic not in a published row (%)": summary.withheld_share,
-        }
-    )
+withheld, flags = selection_tables(view.query)
 st.dataframe(
-    pd.DataFrame(rows),
+    withheld,
     hide_index=True,
     placeholder="—",
     key="privacy-withheld",
@@ -72,18 +91,7 @@ if grain not in BREAKDOWNS["pages"].grains:
     st.caption("Pages are published by week and month only, so they are not part of a daily view.")
 
 st.subheader("GA4's own flags for these figures")
-flag_rows = []
-for name in reports:
-    flags = data.ga4_flags(view.query, name)
-    flag_rows.append(
-        {
-            "Report": BREAKDOWNS[name].title,
-            "GA4 thresholding": "yes" if flags["subject_to_thresholding"] else "no",
-            "GA4 (other) row": "yes" if flags["data_loss_from_other_row"] else "no",
-            "Sampled": "yes" if flags["sampled"] else "no",
-        }
-    )
-st.dataframe(pd.DataFrame(flag_rows), hide_index=True, key="privacy-flags")
+st.dataframe(flags, hide_index=True, key="privacy-flags")
 st.caption(
     "Thresholding: GA4 itself left out small rows before Kanon saw them. (other) row: GA4 "
     "folded rare rows into one “(other)” row, which Kanon never shows as such. Sampled: GA4 "
