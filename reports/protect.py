@@ -74,13 +74,7 @@ def protect(
     cells.loc[cells["category"] == GA4_OTHER_CATEGORY, "status"] = GA4_OTHER
 
     cells["frozen"] = False
-    frozen = _frozen_cells(previous, k, window)
-    if not frozen.empty:
-        frozen = _with_true_figures(frozen, cells)
-        already = pd.MultiIndex.from_frame(frozen[["breakdown", "grain", "period"]])
-        fresh = ~pd.MultiIndex.from_frame(cells[["breakdown", "grain", "period"]]).isin(already)
-        cells = pd.concat([frozen.assign(frozen=True), cells[fresh]], ignore_index=True)
-
+    cells = _with_frozen(cells, _frozen_cells(previous, k, window))
     cells = _withhold(cells, k).drop(columns="frozen")
     return Release(
         cells=cells.sort_values(KEY, ignore_index=True),
@@ -136,6 +130,18 @@ def _frozen_cells(previous: Release | None, k: int, window: Window) -> pd.DataFr
     return cells[cells["period"] >= window.first_day].copy()
 
 
+def _with_frozen(cells: pd.DataFrame, frozen: pd.DataFrame) -> pd.DataFrame:
+    """The frozen cells, marked so, in place of the new cells of the periods they cover.
+
+    A function of its own so its intermediate frames are gone before suppression starts."""
+    if frozen.empty:
+        return cells
+    frozen = _with_true_figures(frozen, cells)
+    already = pd.MultiIndex.from_frame(frozen[["breakdown", "grain", "period"]])
+    fresh = ~pd.MultiIndex.from_frame(cells[["breakdown", "grain", "period"]]).isin(already)
+    return pd.concat([frozen.assign(frozen=True), cells[fresh]], ignore_index=True)
+
+
 def _with_true_figures(frozen: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
     """Frozen withheld cells with their raw figures, where the store still holds them.
 
@@ -148,11 +154,12 @@ def _with_true_figures(frozen: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
         return frozen
     stored = raw[KEY + FIGURES].drop_duplicates(KEY)
     figures = frozen[KEY].merge(stored, on=KEY, how="left", validate="many_to_one")[FIGURES]
-    filled = frozen.copy()
-    for figure in FIGURES:
-        true = figures[figure].to_numpy(dtype=float)
-        filled[figure] = np.where(held, true, filled[figure].to_numpy(dtype=float))
-    return filled
+    return frozen.assign(  # new figure columns; the others are shared, not copied
+        **{
+            f: np.where(held, figures[f].to_numpy(dtype=float), frozen[f].to_numpy(dtype=float))
+            for f in FIGURES
+        }
+    )
 
 
 def _withhold(cells: pd.DataFrame, k: int) -> pd.DataFrame:

@@ -81,9 +81,12 @@ def complementary(cells: pd.DataFrame, k: int) -> pd.DataFrame:
     frame = add_residuals(cells)
     if frame.empty:
         return frame
-    # Work in key order, so ties break the same way whatever order the rows came in.
+    # Work in key order, so ties break the same way whatever order the rows came in. Only the
+    # sorted frame lives during the search (a scale-100 sync's peak memory is here); the rows
+    # go back to their order once it is done.
     order = np.lexsort([frame[c].to_numpy() for c in reversed(KEY)])
-    state = _State.build(frame.iloc[order].reset_index(drop=True), k)
+    frame = frame.iloc[order].reset_index(drop=True)
+    state = _State.build(frame, k)
     state.local_rules()
     open_ = state.attack()
     for _ in range(_MAX_REPAIRS):
@@ -96,10 +99,9 @@ def complementary(cells: pd.DataFrame, k: int) -> pd.DataFrame:
     exposed = state.attack(only=open_, exact=True) if not open_.empty else open_
     if not exposed.empty:  # no move protects them: every neighbour is frozen, say
         log.warning("%d protected figures stay exposed: %s", len(exposed), exposed.head())
-    status = np.empty(len(frame), dtype=object)
-    status[order] = state.status()
-    frame["status"] = status
-    return frame
+    frame["status"] = state.status()
+    del state
+    return frame.iloc[np.argsort(order)].reset_index(drop=True)
 
 
 # --- residual cells -------------------------------------------------------------------------
