@@ -46,10 +46,10 @@ def syncs(store: str) -> pd.DataFrame:
 def last_successful_sync(store: str) -> datetime | None:
     """When the last sync that published finished (every page's stale check: kept small)."""
     history = syncs(store)
-    finished = history.loc[history["status"] == "ok", "finished_at"] if len(history) else None
-    if finished is None or finished.empty:
+    if history.empty:
         return None
-    return pd.Timestamp(finished.max()).to_pydatetime()
+    finished = history.loc[history["status"] == "ok", "finished_at"]
+    return None if finished.empty else pd.Timestamp(finished.max()).to_pydatetime()
 
 
 @st.cache_resource(ttl=24 * 3600, max_entries=2, show_spinner="Loading the release…")
