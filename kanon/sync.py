@@ -23,14 +23,16 @@ from connectors.base import Connector, ReportRequest, ReportResult
 from connectors.catalog import BREAKDOWNS, Breakdown
 from kanon.settings import Settings
 from reports import audit, protect
-from reports.cells import KEY, cells_from_result, empty_cells, request_for
+from reports.cells import cells_from_result, empty_cells, request_for
 from reports.grid import Window, next_period, period_end
 from store.db import (
     Store,
     latest_release,
     now,
     purge_before,
+    raw_cells_after_upsert,
     read_table,
+    release_cells_since,
     release_proofs,
     replace_release,
     upsert,
@@ -211,9 +213,9 @@ def _publish(
     new_raw, flags = fetched.raw, fetched.flags
     with store.connect() as con:
         base = latest_release(con)
-        raw = _merged(read_table(con, "raw_cells"), new_raw, KEY, window)
+        raw = raw_cells_after_upsert(con, new_raw, window.first_day)
         all_labels = _merged(read_table(con, "labels"), labels, ["breakdown", "category"])
-        previous = _previous_release(con, base)
+        previous = _previous_release(con, base, window)
         proven = release_proofs(con)
     release = protect.protect(raw, settings.k, window, previous=previous, labels=all_labels)
     del raw
@@ -242,22 +244,14 @@ def _publish(
     return info, purged, len(new_raw)
 
 
-def _merged(
-    stored: pd.DataFrame, new: pd.DataFrame, key: list[str], window: Window | None = None
-) -> pd.DataFrame:
-    """What the table will hold once `new` is upserted (and, with a window, purged)."""
+def _merged(stored: pd.DataFrame, new: pd.DataFrame, key: list[str]) -> pd.DataFrame:
+    """What the table will hold once `new` is upserted."""
     if new.empty:
-        frame = stored
-    elif stored.empty:
-        frame = new
-    else:
-        frame = pd.concat([stored, new[stored.columns]], ignore_index=True)
-    if "period" in frame.columns:
-        frame = frame.assign(period=pd.to_datetime(frame["period"]).dt.date)
-    frame = frame.drop_duplicates(key, keep="last", ignore_index=True)
-    if window is not None:
-        frame = frame[frame["period"] >= window.first_day].reset_index(drop=True)
-    return frame
+        return stored
+    if stored.empty:
+        return new
+    frame = pd.concat([stored, new[stored.columns]], ignore_index=True)
+    return frame.drop_duplicates(key, keep="last", ignore_index=True)
 
 
 def _time_zone(zones: set[str], base: dict | None) -> str | None:
@@ -272,10 +266,14 @@ def _release_id(info: dict | None) -> int | None:
     return None if info is None else int(info["release_id"])
 
 
-def _previous_release(con: duckdb.DuckDBPyConnection, info: dict | None) -> protect.Release | None:
+def _previous_release(
+    con: duckdb.DuckDBPyConnection, info: dict | None, window: Window
+) -> protect.Release | None:
+    """The last release, less the periods that have left the window."""
     if info is None:
         return None
-    return protect.load(read_table(con, "release_cells"), info, pd.DataFrame(), pd.DataFrame())
+    cells = release_cells_since(con, window.first_day)
+    return protect.load(cells, info, pd.DataFrame(), pd.DataFrame())
 
 
 def _audit_or_refuse(release: protect.Release, proven: frozenset[str]) -> frozenset[str]:

@@ -506,7 +506,14 @@ _SALTS = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F))
 
 def _key_hashes(cells: pd.DataFrame) -> np.ndarray:
     """Two independent 64-bit hashes of each cell's key (breakdown, grain, period, category)."""
-    key = cells[["breakdown", "grain", "period", "category"]].astype(str)
+    key = pd.DataFrame(  # the period as its day number: converting dates to text cost more
+        {
+            "breakdown": cells["breakdown"].astype(str),
+            "grain": cells["grain"].astype(str),
+            "period": relations.ordinals(cells["period"]),
+            "category": cells["category"].astype(str),
+        }
+    )
     return np.column_stack(
         [
             pd.util.hash_pandas_object(key, index=False, hash_key=salt).to_numpy(np.uint64)

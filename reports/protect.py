@@ -127,7 +127,8 @@ def _frozen_cells(previous: Release | None, k: int, window: Window) -> pd.DataFr
     if previous is None or previous.k != k:
         return pd.DataFrame()
     cells = previous.cells
-    return cells[cells["period"] >= window.first_day].copy()
+    kept = (cells["period"] >= window.first_day).to_numpy()
+    return cells if kept.all() else cells[kept]
 
 
 def _with_frozen(cells: pd.DataFrame, frozen: pd.DataFrame) -> pd.DataFrame:
@@ -152,14 +153,14 @@ def _with_true_figures(frozen: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
     held = frozen["status"].isin(WITHHELD).to_numpy()
     if not held.any():
         return frozen
-    stored = raw[KEY + FIGURES].drop_duplicates(KEY)
-    figures = frozen[KEY].merge(stored, on=KEY, how="left", validate="many_to_one")[FIGURES]
-    return frozen.assign(  # new figure columns; the others are shared, not copied
-        **{
-            f: np.where(held, figures[f].to_numpy(dtype=float), frozen[f].to_numpy(dtype=float))
-            for f in FIGURES
-        }
-    )
+    stored = raw[KEY + FIGURES]
+    found = frozen.loc[held, KEY].merge(stored, on=KEY, how="left", validate="many_to_one")
+    columns = {}  # new figure columns; the others are shared, not copied
+    for figure in FIGURES:
+        values = frozen[figure].to_numpy(dtype=float, copy=True)
+        values[held] = found[figure].to_numpy(dtype=float)
+        columns[figure] = values
+    return frozen.assign(**columns)
 
 
 def _withhold(cells: pd.DataFrame, k: int) -> pd.DataFrame:

@@ -84,7 +84,7 @@ def complementary(cells: pd.DataFrame, k: int) -> pd.DataFrame:
     # Work in key order, so ties break the same way whatever order the rows came in. Only the
     # sorted frame lives during the search (a scale-100 sync's peak memory is here); the rows
     # go back to their order once it is done.
-    order = np.lexsort([frame[c].to_numpy() for c in reversed(KEY)])
+    order = frame.sort_values(KEY, kind="stable").index.to_numpy()
     frame = frame.iloc[order].reset_index(drop=True)
     state = _State.build(frame, k)
     state.local_rules()
@@ -133,7 +133,12 @@ def _gaps(frame: pd.DataFrame) -> pd.DataFrame:
     """Per (breakdown, grain, period) not yet frozen: site total minus the sum of the rows."""
     key = ["breakdown", "grain", "period"]
     additive = {name: b.category_additive for name, b in BREAKDOWNS.items() if b.category_additive}
-    parts = frame[frame["breakdown"].isin(list(additive))]
+    candidate = frame["breakdown"].isin(list(additive)).to_numpy()
+    # A group holding a frozen cell gets no residual: only periods with a fresh cell matter
+    # (in a daily sync, a few of hundreds), so only their rows are copied.
+    fresh = candidate & ~frame["frozen"].to_numpy(dtype=bool)
+    periods = pd.unique(frame["period"].to_numpy()[fresh])
+    parts = frame[candidate & frame["period"].isin(periods).to_numpy()]
     if parts.empty:  # only site totals: nothing to add up
         return pd.DataFrame(columns=[*key, *ADDITIVE])
     has_residual = parts["category"].isin(RESIDUALS).groupby([parts[c] for c in key]).any()
@@ -247,11 +252,11 @@ class _State:
         users = frame["users"].to_numpy(dtype=float)
         withheld = np.isin(status, WITHHELD)
         protect = (status == PRIMARY) | ((status == GA4_OTHER) & (users < k))
+        names = frame["breakdown"].to_numpy(dtype=object)
+        grains = frame["grain"].to_numpy(dtype=object)
         start = relations.ordinals(frame["period"])
-        span = {"day": 0, "week": 6}
         days_in_month = pd.to_datetime(frame["period"]).dt.days_in_month.to_numpy()
-        end = start + np.array([span.get(g, -1) for g in frame["grain"]])
-        end = np.where(end < start, start + days_in_month - 1, end)
+        end = start + np.select([grains == "day", grains == "week"], [0, 6], days_in_month - 1)
         frozen_withheld = frame["frozen"].to_numpy(dtype=bool) & withheld
         truth = _fill_determined(rel, _distrust_revised(rel, truth, frozen_withheld))
         sums = rel.matrix @ np.nan_to_num(truth)
@@ -275,12 +280,9 @@ class _State:
             sums=rel.matrix @ np.nan_to_num(truth),
             fresh=(abs(rel.matrix) @ (~frame["frozen"].to_numpy(dtype=bool)).astype(float)) > 0,
             original=status,
-            names=frame["breakdown"].to_numpy(dtype=object),
-            grains=frame["grain"].to_numpy(dtype=object),
-            groups={
-                b: np.flatnonzero(frame["breakdown"].to_numpy() == b)
-                for b in frame["breakdown"].unique()
-            },
+            names=names,
+            grains=grains,
+            groups={b: np.flatnonzero(names == b) for b in pd.unique(names)},
             by_figure={
                 f: (sp.csc_array(rel.for_figure(f)), rel.rows_for_figure(f)) for f in ADDITIVE
             },

@@ -164,6 +164,33 @@ def read_table(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
     return con.execute(f"SELECT * FROM {table}").df()
 
 
+def raw_cells_after_upsert(
+    con: duckdb.DuckDBPyConnection, new: pd.DataFrame, first_day: date
+) -> pd.DataFrame:
+    """The raw cells as they will be once `new` is upserted and the window purged.
+
+    One query instead of concatenating and de-duplicating in pandas: at scale 100 that took
+    over a second of every daily sync."""
+    keep = "SELECT * FROM raw_cells WHERE period >= ?"
+    if new.empty:
+        return con.execute(keep, [first_day]).df()
+    columns = ", ".join(con.execute("SELECT * FROM raw_cells LIMIT 0").df().columns)
+    con.register("incoming", new)
+    try:
+        return con.execute(
+            f"SELECT * FROM ({keep}) ANTI JOIN incoming USING ({', '.join(CELL_COLUMNS)}) "
+            f"UNION ALL SELECT {columns} FROM incoming WHERE period >= ?",
+            [first_day, first_day],
+        ).df()
+    finally:
+        con.unregister("incoming")
+
+
+def release_cells_since(con: duckdb.DuckDBPyConnection, first_day: date) -> pd.DataFrame:
+    """The release's cells of periods beginning on or after `first_day`."""
+    return con.execute("SELECT * FROM release_cells WHERE period >= ?", [first_day]).df()
+
+
 def upsert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
     """Insert rows, replacing those with the same key."""
     _insert(con, table, frame, "INSERT OR REPLACE")

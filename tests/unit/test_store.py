@@ -74,3 +74,35 @@ def test_a_release_holding_a_cell_twice_is_refused_and_the_last_kept(tmp_path):
         replace_release(con, twice, {"release_id": 2, "k": 10})
     cells, info = store.read_release()
     assert info["release_id"] == 1 and cells["users"].tolist() == [50.0]
+
+
+def test_raw_cells_after_upsert_are_the_newest_figures_inside_the_window(tmp_path):
+    from datetime import date
+
+    import pandas as pd
+
+    from reports.cells import COLUMNS
+    from store.db import raw_cells_after_upsert, upsert
+
+    def cells(rows):
+        frame = pd.DataFrame(rows, columns=["grain", "period", "category", "sessions"])
+        return frame.assign(breakdown="browsers", users=20.0, views=1.0, engagement_seconds=1.0,
+                            session_seconds=1.0, engaged_sessions=1.0)[COLUMNS]  # fmt: skip
+
+    old, kept, day = date(2026, 1, 5), date(2026, 2, 2), date(2026, 2, 3)
+    store = Store(tmp_path / "kanon.duckdb")
+    with store.transaction() as con:
+        upsert(con, "raw_cells", cells([("day", old, "Firefox", 9), ("day", kept, "Firefox", 8),
+                                        ("day", kept, "Safari", 7)]))  # fmt: skip
+    new = cells([("day", kept, "Safari", 70), ("day", day, "Safari", 6), ("day", old, "Edge", 5)])
+    with store.connect() as con:
+        merged = raw_cells_after_upsert(con, new, first_day=date(2026, 2, 1))
+        unchanged = raw_cells_after_upsert(con, new.iloc[:0], first_day=date(2026, 2, 1))
+    got = merged.sort_values(["period", "category"])[["period", "category", "sessions"]]
+    assert got.astype(str).values.tolist() == [
+        ["2026-02-02", "Firefox", "8.0"],
+        ["2026-02-02", "Safari", "70.0"],  # the new figure wins
+        ["2026-02-03", "Safari", "6.0"],
+    ]  # and nothing from before the window, stored or new
+    assert sorted(unchanged["sessions"]) == [7.0, 8.0]
+    assert list(merged.columns) == COLUMNS
