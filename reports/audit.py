@@ -433,7 +433,7 @@ def _solve_components(prob, targets, width, start, stats, exact, proofs=None):
     prints = None
     if proofs is not None and exact:
         prints = _fingerprints(prob, labels, rel_label, targets, width, proofs.keys)
-    vars_of, rels_of = _grouped(labels), _grouped(rel_label)
+    vars_of, rels_of = _Positions(labels), _Positions(rel_label)
     found: dict[int, list] = {}
     jobs = []
     for label, mine in _grouped(labels[targets], targets).items():
@@ -484,6 +484,19 @@ def _grouped(labels: np.ndarray, values: np.ndarray | None = None) -> dict[int, 
         for label, group in zip(heads, np.split(order, cuts), strict=True)
         if label >= 0
     }
+
+
+class _Positions:
+    """Label -> the positions holding it, in order, looked up on demand: a release has tens of
+    thousands of blocks, and an audit reusing proofs looks at few of them."""
+
+    def __init__(self, labels: np.ndarray) -> None:
+        self._order = np.argsort(labels, kind="stable")
+        self._sorted = labels[self._order]
+
+    def __getitem__(self, label: int) -> np.ndarray:
+        first, last = np.searchsorted(self._sorted, [label, label + 1])
+        return self._order[first:last]
 
 
 _POOL: ThreadPoolExecutor | None = None

@@ -136,16 +136,21 @@ def ordinals(periods: pd.Series) -> np.ndarray:
 def _category_relations(frame: pd.DataFrame):
     """Per (breakdown, grain, period): categories minus the overview cell."""
     additive = [name for name, b in BREAKDOWNS.items() if b.category_additive]
-    parts = frame[frame["breakdown"].isin(additive)]
+    # Long text columns are slow to copy: the coefficient is read off `category` in place.
+    overcount = (frame["category"] == OVERCOUNT).to_numpy()
+    chosen = frame["breakdown"].isin(additive).to_numpy()
+    parts = frame.loc[chosen, ["breakdown", "grain", "day", "period", "cell"]]
+    parts["coef"] = np.where(overcount[chosen], -1.0, 1.0)
     totals = frame.loc[frame["breakdown"] == OVERVIEW, ["grain", "day", "cell"]]
     if parts.empty or totals.empty:
         return None
-    groups = parts[["breakdown", "grain", "day", "period"]].drop_duplicates()
+    groups = parts[["breakdown", "grain", "day", "period"]].drop_duplicates(  # day: period
+        ["breakdown", "grain", "day"]
+    )
     groups = groups.merge(totals.rename(columns={"cell": "total"}), on=["grain", "day"])
     groups = groups.sort_values(["breakdown", "grain", "day"], ignore_index=True)
     groups["relation"] = np.arange(len(groups))
     members = parts.merge(groups[["breakdown", "grain", "day", "relation"]])
-    members = members.assign(coef=np.where(members["category"] == OVERCOUNT, -1.0, 1.0))
     aggregate = groups.assign(cell=groups["total"], coef=-1.0)
     entries = pd.concat(
         [members[["relation", "cell", "coef"]], aggregate[["relation", "cell", "coef"]]]
