@@ -25,6 +25,7 @@ from kanon.settings import Settings
 from reports import audit, protect
 from reports.cells import cells_from_result, empty_cells, request_for
 from reports.grid import Window, next_period, period_end
+from reports.status import PUBLISHED
 from store.db import (
     Store,
     latest_release,
@@ -213,9 +214,12 @@ def _publish(
     new_raw, flags = fetched.raw, fetched.flags
     with store.connect() as con:
         base = latest_release(con)
-        raw = raw_cells_after_upsert(con, new_raw, window.first_day)
-        all_labels = _merged(read_table(con, "labels"), labels, ["breakdown", "category"])
         previous = _previous_release(con, base, window)
+        # Cells the last release published are carried forward as they are: their raw
+        # figures are not needed (a third of a scale-100 daily sync was reading them).
+        carried = PUBLISHED if protect.carries_forward(previous, settings.k) else None
+        raw = raw_cells_after_upsert(con, new_raw, window.first_day, unless_released_as=carried)
+        all_labels = _merged(read_table(con, "labels"), labels, ["breakdown", "category"])
         proven = release_proofs(con)
     release = protect.protect(raw, settings.k, window, previous=previous, labels=all_labels)
     del raw

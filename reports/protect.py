@@ -122,9 +122,15 @@ def _publishable(raw: pd.DataFrame, window: Window) -> pd.DataFrame:
     return raw.merge(grid, on=["breakdown", "grain", "period"], how="inner")
 
 
+def carries_forward(previous: Release | None, k: int) -> bool:
+    """Whether a release built with threshold `k` keeps `previous`'s cells as they are (the
+    same threshold); a new threshold re-protects everything instead."""
+    return previous is not None and previous.k == k
+
+
 def _frozen_cells(previous: Release | None, k: int, window: Window) -> pd.DataFrame:
     """Cells already published; a new threshold re-protects everything instead."""
-    if previous is None or previous.k != k:
+    if not carries_forward(previous, k):
         return pd.DataFrame()
     cells = previous.cells
     kept = (cells["period"] >= window.first_day).to_numpy()
