@@ -88,8 +88,7 @@ def protect(
 
 def load(cells: pd.DataFrame, info: dict, labels: pd.DataFrame, flags: pd.DataFrame) -> Release:
     """Rebuild a stored release, checking that it still keeps the promise."""
-    cells = cells.copy()
-    cells["period"] = pd.to_datetime(cells["period"]).dt.date
+    cells = cells.assign(period=pd.to_datetime(cells["period"]).dt.date)
     return Release(
         cells=cells,
         k=int(info["k"]),

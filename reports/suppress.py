@@ -84,7 +84,7 @@ def complementary(cells: pd.DataFrame, k: int) -> pd.DataFrame:
     # Work in key order, so ties break the same way whatever order the rows came in. Only the
     # sorted frame lives during the search (a scale-100 sync's peak memory is here); the rows
     # go back to their order once it is done.
-    order = frame.sort_values(KEY, kind="stable").index.to_numpy()
+    order = np.lexsort([pd.factorize(frame[c], sort=True)[0] for c in reversed(KEY)])
     frame = frame.iloc[order].reset_index(drop=True)
     state = _State.build(frame, k)
     state.local_rules()
@@ -109,7 +109,7 @@ def complementary(cells: pd.DataFrame, k: int) -> pd.DataFrame:
 
 def add_residuals(cells: pd.DataFrame) -> pd.DataFrame:
     """Cells plus a residual cell wherever a breakdown's rows do not add up to the site total."""
-    frame = cells.reset_index(drop=True).copy()
+    frame = cells.reset_index(drop=True)  # copy-on-write: the caller's frame stays as it was
     if "frozen" not in frame.columns:
         frame["frozen"] = False
     frame["frozen"] = frame["frozen"].fillna(False).astype(bool)
@@ -303,9 +303,10 @@ class _State:
     # --- 2. local rules ---------------------------------------------------------------------
 
     def local_rules(self) -> None:
-        matrix = self.rel.matrix
-        queue = deque(range(matrix.shape[0]))
-        queued = np.ones(matrix.shape[0], bool)
+        # Only a relation holding a fresh cell can have a cell to withhold (frozen ones are
+        # locked): in a daily sync, a few of every relation.
+        queue = deque(np.flatnonzero(self.fresh).tolist())
+        queued = self.fresh.copy()
         while queue:
             r = queue.popleft()
             queued[r] = False
