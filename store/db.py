@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 FIGURE_COLUMNS = """
     users DOUBLE, sessions DOUBLE, views DOUBLE, engagement_seconds DOUBLE,
@@ -219,7 +220,7 @@ def upsert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> N
 def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, verb: str) -> None:
     if frame.empty:
         return
-    con.register("incoming", frame)
+    con.register("incoming", _arrow(frame))  # half the time of scanning the pandas frame
     try:
         columns = ", ".join(frame.columns)
         con.execute(f"{verb} INTO {table} ({columns}) SELECT {columns} FROM incoming")
@@ -234,7 +235,7 @@ def replace_release(
     proofs: frozenset[str] = frozenset(),
 ) -> None:
     """The new release, its info row and its audit's proofs, in place of the previous ones."""
-    if cells.duplicated(CELL_COLUMNS).any():
+    if _holds_a_key_twice(con, cells):
         raise StoreError("The release holds a cell twice; nothing was written. Report this bug.")
     _drop_release_key(con)
     con.execute("DELETE FROM release_cells")
@@ -244,6 +245,20 @@ def replace_release(
     columns = ", ".join(info)
     marks = ", ".join("?" for _ in info)
     con.execute(f"INSERT INTO releases ({columns}) VALUES ({marks})", list(info.values()))
+
+
+def _arrow(frame: pd.DataFrame) -> pa.Table:
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def _holds_a_key_twice(con: duckdb.DuckDBPyConnection, cells: pd.DataFrame) -> bool:
+    con.register("checked", _arrow(cells[CELL_COLUMNS]))
+    try:
+        keys = ", ".join(CELL_COLUMNS)
+        query = f"SELECT count(*) > count(DISTINCT ({keys})) FROM checked"
+        return bool(con.execute(query).fetchall()[0][0])
+    finally:
+        con.unregister("checked")
 
 
 def _drop_release_key(con: duckdb.DuckDBPyConnection) -> None:
