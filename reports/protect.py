@@ -116,8 +116,7 @@ def _publishable(raw: pd.DataFrame, window: Window) -> pd.DataFrame:
         for grain in b.grains
     ]
     grid = pd.concat(wanted, ignore_index=True)
-    raw = raw[COLUMNS].copy()
-    raw["period"] = pd.to_datetime(raw["period"]).dt.date
+    raw = raw[COLUMNS].assign(period=pd.to_datetime(raw["period"]).dt.date)
     return raw.merge(grid, on=["breakdown", "grain", "period"], how="inner")
 
 
