@@ -8,6 +8,12 @@ a new problem each time, as `scipy.optimize.linprog` does.
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import highspy
 import numpy as np
 import scipy.sparse as sp
@@ -21,6 +27,42 @@ _STATUS = {
     highspy.HighsModelStatus.kUnbounded: UNBOUNDED,
     highspy.HighsModelStatus.kUnboundedOrInfeasible: UNBOUNDED,
 }
+
+
+_FIRST = threading.Lock()
+_announced = False
+
+
+def _highs() -> highspy.Highs:
+    """A new HiGHS instance, without the banner the first one prints to standard output.
+
+    HiGHS prints it from its constructor, before any option can be set (ERGO-Code/HiGHS#1932),
+    once per process: it would be a line of `kanon sync`'s output that says nothing to users.
+    """
+    global _announced
+    if _announced:
+        return highspy.Highs()
+    with _FIRST:
+        if not _announced:
+            with _stdout_to_null():
+                highs = highspy.Highs()
+            _announced = True
+            return highs
+    return highspy.Highs()
+
+
+@contextmanager
+def _stdout_to_null() -> Iterator[None]:
+    """Point file descriptor 1, which C++ writes to, at the null device for a moment."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 class Model:
@@ -51,7 +93,7 @@ class Model:
         lp.a_matrix_.start_ = csc.indptr.astype(np.int32)
         lp.a_matrix_.index_ = csc.indices.astype(np.int32)
         lp.a_matrix_.value_ = csc.data.astype(float)
-        self._highs = highspy.Highs()
+        self._highs = _highs()
         self._highs.setOptionValue("output_flag", False)
         if not presolve:  # a small LP solved once: presolving it costs more than it saves
             self._highs.setOptionValue("presolve", "off")
