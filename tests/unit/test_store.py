@@ -106,3 +106,22 @@ def test_raw_cells_after_upsert_are_the_newest_figures_inside_the_window(tmp_pat
     ]  # and nothing from before the window, stored or new
     assert sorted(unchanged["sessions"]) == [7.0, 8.0]
     assert list(merged.columns) == COLUMNS
+
+
+def test_raw_cells_can_leave_out_what_the_release_already_published(tmp_path):
+    from datetime import date
+
+    from store.db import raw_cells_after_upsert, replace_release, upsert
+
+    day = date(2026, 2, 2)
+    raw = _release([("browsers", "day", day, c, 20.0, None) for c in ("Firefox", "Lynx")])
+    store = Store(tmp_path / "kanon.duckdb")
+    with store.transaction() as con:
+        upsert(con, "raw_cells", raw.drop(columns="status"))
+        released = raw.assign(status=["published", "primary"])
+        replace_release(con, released, {"release_id": 1, "k": 10})
+    with store.connect() as con:
+        needed = raw_cells_after_upsert(
+            con, raw.iloc[:0].drop(columns="status"), day, unless_released_as="published"
+        )
+    assert needed["category"].tolist() == ["Lynx"]  # the withheld cell's raw figures only
