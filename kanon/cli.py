@@ -34,7 +34,13 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "summary", False) and args.dialect is not None:
+        parser.error(
+            "--dialect is for a CSV (--report); the workbook (--summary) has none: a spreadsheet "
+            "shows its numbers in its own locale. Leave out --dialect."
+        )
     try:
         settings = load_settings()
         return args.run(settings, args)
@@ -86,7 +92,6 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--dialect",
         choices=["plain", "excel-nb"],
-        default="plain",
         help="CSV flavour: plain (',' and '.', for tools; the default) or excel-nb "
         "(';' and ',', for a spreadsheet with a Norwegian locale)",
     )
@@ -178,7 +183,7 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     selection = export.selection_for(release, args.report, args.grain, args.start, args.end)
     frame = export.summary(release, args.report, selection)
     header = export.provenance(release, selection, facts, report=args.report)
-    args.out.write_bytes(export.to_csv(frame, header, args.dialect))
+    args.out.write_bytes(export.to_csv(frame, header, args.dialect or "plain"))
     withheld = int((frame["visits"] == SHOWN_WITHHELD).sum())
     print(f"wrote {len(frame)} rows ({withheld} withheld) to {args.out}")
     return EXIT_OK

@@ -363,3 +363,11 @@ def test_a_release_failing_the_audit_is_refused_with_a_message(
     assert "failed the attacker check" in error and "Traceback" not in error
     with duckdb.connect(str(home / "kanon.duckdb"), read_only=True) as con:
         assert con.execute("SELECT * FROM release_cells ORDER BY ALL").fetchall() == before
+
+
+def test_a_dialect_for_the_workbook_is_refused_not_ignored(synced, tmp_path):
+    out = tmp_path / "summary.xlsx"
+    result = kanon(synced, "export", "--summary", "--grain", "month", "--start", "2026-01-01",
+                   "--end", "2026-06-30", "--out", str(out), "--dialect", "excel-nb")  # fmt: skip
+    assert result.returncode == 2 and "--dialect is for a CSV" in result.stderr
+    assert not out.exists()
