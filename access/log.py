@@ -8,9 +8,12 @@ removed by `kanon purge` and on every sync, like the statistics themselves.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -26,8 +29,20 @@ def event(path: Path, who: str, action: str, **details: object) -> None:
     entry = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "who": who, "action": action}
     entry.update({name: value for name, value in details.items() if value is not None})
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _LOCK, path.open("a", encoding="utf-8") as log:
+    with _exclusive(path), path.open("a", encoding="utf-8") as log:
         log.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
+
+
+@contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """The log to ourselves, across processes too: the dashboard appends while a sync or
+    `kanon purge` rewrites the file, and an entry appended in between would be lost."""
+    with _LOCK, path.with_name(path.name + ".lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def record(
@@ -91,7 +106,7 @@ def purge(path: Path, first_day: date) -> int:
     """Drop entries made before the retention window; returns how many were dropped."""
     if not path.exists():
         return 0
-    with _LOCK:
+    with _exclusive(path):
         entries = read(path)
         kept = [e for e in entries if date.fromisoformat(e["at"][:10]) >= first_day]
         temporary = path.with_suffix(".tmp")
