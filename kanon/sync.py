@@ -221,9 +221,12 @@ def _publish(
         raw = raw_cells_after_upsert(con, new_raw, window.first_day, unless_released_as=carried)
         all_labels = _merged(read_table(con, "labels"), labels, ["breakdown", "category"])
         proven = release_proofs(con)
-    release = protect.protect(raw, settings.k, window, previous=previous, labels=all_labels)
+    release, witnesses = protect.protect_with_witnesses(
+        raw, settings.k, window, previous=previous, labels=all_labels
+    )
     del raw
-    proofs = _audit_or_refuse(release, proven)
+    proofs = _audit_or_refuse(release, proven, witnesses)
+    del witnesses
     info = {
         "release_id": record["sync_id"],
         "created_at": now(),
@@ -280,13 +283,16 @@ def _previous_release(
     return protect.load(cells, info, pd.DataFrame(), pd.DataFrame())
 
 
-def _audit_or_refuse(release: protect.Release, proven: frozenset[str]) -> frozenset[str]:
+def _audit_or_refuse(
+    release: protect.Release, proven: frozenset[str], witnesses: audit.Witnesses | None
+) -> frozenset[str]:
     """The attacker's check runs on every release; one that fails it is not published.
 
     Blocks of the attacker's system that the last release's audit proved safe, unchanged
-    since, are not solved again (`kanon audit --full` solves everything); returns the proofs
-    to store with the release."""
-    result = audit.audit(release.cells, release.k, proven=proven)
+    since, are not solved again, and the feasible points protect found are checked and used
+    before any LP (`kanon audit --full` uses neither); returns the proofs to store with the
+    release."""
+    result = audit.audit(release.cells, release.k, proven=proven, witnesses=witnesses)
     if not result.ok:
         raise SyncError(
             f"The new release failed the attacker check ({len(result.exposed)} exposed figures); "

@@ -41,6 +41,11 @@ The method, cheapest first:
    are served in turn rather than all left short; they run while they decide cells faster than
    the next step would.
 4. Cells still undecided get their own LPs (max, then min): the exact interval.
+Before any LP, a sync's audit checks the feasible points protect found (`Witnesses`: the
+points reaching each protected cell's inner bounds) against the system it built itself; the
+hull of those that hold is a certificate, so protect's work is not repeated, and a point that
+breaks a relation is dropped. A wrong point can cost LPs, never a verdict: the audit can still
+refute protect. `kanon audit` on a stored release has no witnesses and solves everything.
 LPs are solved with HiGHS (`reports.lp`: one model per block, solved again with other costs
 and bounds from the last basis). Relations are bounds on sums (equalities, or inequalities
 where GA4 folded rows into `(other)`), widened by a tiny band for the rounding of GA4's
@@ -109,6 +114,7 @@ class AuditResult:
             f"protected cells ({c.get('withheld', 0)} withheld of {c.get('cells', 0)}); "
             f"{c.get('lps', 0)} LPs in {self.seconds:.2f} s"
             + (f"; {c['reused']} blocks proven by the last audit" if c.get("reused") else "")
+            + (f"; {c['witnessed']} by checked witness points" if c.get("witnessed") else "")
         )
 
     def lines(self, limit: int = 50) -> list[str]:
@@ -141,6 +147,7 @@ class Stats:
     lps: int = 0
     components: int = 0
     reused: int = 0  # blocks skipped: the same LP was proven safe by an earlier audit
+    witnessed: int = 0  # blocks proven safe by checked witness points alone
 
 
 @dataclass
@@ -154,19 +161,46 @@ class Proofs:
     found: set[str] = field(default_factory=set)  # proven (or reused) by this audit
 
 
+@dataclass
+class Witnesses:
+    """Feasible points another party (protect) offers for the attacker's systems: claims only.
+
+    `cells` gives the row, in the release to audit, of each of the witness's rows; `values`
+    (rows x ADDITIVE) is one completion of every figure (NaN where unknown); `points[figure]`
+    lists chunks (witness rows, rows x P values), each column one point that equals `values`
+    outside those rows. The audit checks every point against the system it builds from the
+    release alone and ignores one that breaks a relation, so a wrong claim (a wrong row
+    included) costs LPs, never a wrong verdict.
+    """
+
+    cells: np.ndarray
+    values: np.ndarray
+    points: dict[str, list[tuple[np.ndarray, np.ndarray]]]
+
+    def renumbered(self, old_of_new: np.ndarray) -> Witnesses:
+        """The same claims for the release reordered: its row i was row `old_of_new[i]`."""
+        new_of_old = np.full(max(len(old_of_new), int(self.cells.max(initial=-1)) + 1), -1)
+        new_of_old[old_of_new] = np.arange(len(old_of_new))
+        known = self.cells >= 0
+        cells = np.where(known, new_of_old[np.where(known, self.cells, 0)], -1)
+        return Witnesses(cells=cells, values=self.values, points=self.points)
+
+
 def audit(
     release_cells: pd.DataFrame,
     k: int,
     sensitive: tuple[str, ...] = (PRIMARY,),
     proven: frozenset[str] = frozenset(),
+    witnesses: Witnesses | None = None,
 ) -> AuditResult:
     """Attack a release (withheld figures NaN): the interval of every protected cell's figures.
 
     Only published figures and statuses are used; cells whose status is in `sensitive` are the
     ones to protect (PRIMARY covers cells under k users and residual cells). `proven` holds
     fingerprints of blocks an earlier audit proved safe (`AuditResult.proofs`): blocks with
-    the same fingerprint are the same LP and are not solved again. Leave it empty for a full
-    audit.
+    the same fingerprint are the same LP and are not solved again. `witnesses` are feasible
+    points to check and start from: the hull of those that hold proves cells safe without an
+    LP. Leave both empty for a full audit.
     """
     started = time.perf_counter()
     cells = release_cells.reset_index(drop=True)
@@ -174,12 +208,16 @@ def audit(
     withheld = cells["status"].isin(WITHHELD).to_numpy()
     targets = np.flatnonzero(cells["status"].isin(sensitive).to_numpy() & withheld)
     proofs = Proofs(keys=_key_hashes(cells), known=frozenset(proven))
+    claimed = _Claims(witnesses, len(cells)) if witnesses is not None else None
 
     def attack_figure(figure: str) -> tuple[pd.DataFrame, Stats]:
         values = cells[figure].to_numpy(dtype=float)
         prob = problem(rel, figure, withheld, values)
         own = Stats()
-        hits = exposures(prob, targets, required_width(figure, k), stats=own, proofs=proofs)
+        points = claimed.for_figure(figure, prob) if claimed else None
+        hits = exposures(
+            prob, targets, required_width(figure, k), stats=own, proofs=proofs, claims=points
+        )
         return hits.assign(figure=figure), own
 
     attacked = for_each_figure(attack_figure)
@@ -187,6 +225,7 @@ def audit(
         lps=sum(s.lps for _, s in attacked),
         components=sum(s.components for _, s in attacked),
         reused=sum(s.reused for _, s in attacked),
+        witnessed=sum(s.witnessed for _, s in attacked),
     )
     exposed = _describe(cells, pd.concat([hits for hits, _ in attacked], ignore_index=True))
     counts = {
@@ -200,6 +239,7 @@ def audit(
         "lps": stats.lps,
         "components": stats.components,
         "reused": stats.reused,
+        "witnessed": stats.witnessed,
     }
     return AuditResult(
         ok=exposed.empty,
@@ -269,6 +309,8 @@ def exposures(
     stats: Stats | None = None,
     exact: bool = True,
     proofs: Proofs | None = None,
+    claims: _FigureClaims | None = None,
+    certificates: list | None = None,
 ) -> pd.DataFrame:
     """Targets (cell ids) whose feasible interval may be narrower than `width`: cell, low, high.
 
@@ -277,6 +319,8 @@ def exposures(
     inner bounds found (the hull of feasible points seen): what a repair step needs.
     `point` (one value per cell id, feasible for the problem) seeds the inner bounds.
     `proofs` (exact mode only) skips blocks proven safe before and records those proven now.
+    `claims` offers witness points to check per block; `certificates`, when a list, receives
+    per block (cell ids, points): the feasible points found that reach each target's bounds.
     """
     stats = stats if stats is not None else Stats()
     var_of = np.full(int(max(prob.cells.max(initial=-1), target_cells.max(initial=-1))) + 1, -1)
@@ -289,7 +333,9 @@ def exposures(
     rows: list[tuple[int, float, float]] = []
     if len(targets):
         start = None if point is None else point[prob.cells]
-        solved = _solve_components(prob, targets, width, start, stats, exact, proofs)
+        solved = _solve_components(
+            prob, targets, width, start, stats, exact, proofs, claims, certificates
+        )
         for var, lo, hi in solved:
             rows.append((prob.cells[var], lo, hi))
     return pd.DataFrame(rows, columns=["cell", "low", "high"]).astype(
@@ -418,7 +464,9 @@ def components(prob: Problem) -> np.ndarray:
     return labels[m:]
 
 
-def _solve_components(prob, targets, width, start, stats, exact, proofs=None):
+def _solve_components(
+    prob, targets, width, start, stats, exact, proofs=None, claims=None, certificates=None
+):
     """Targets not proven safe, block by block in label order: (var, low, high).
 
     Blocks that need LPs are solved side by side on all cores, largest first, so one figure's
@@ -434,6 +482,8 @@ def _solve_components(prob, targets, width, start, stats, exact, proofs=None):
     if proofs is not None and exact:
         prints = _fingerprints(prob, labels, rel_label, targets, width, proofs.keys)
     vars_of, rels_of = _Positions(labels), _Positions(rel_label)
+    if claims is not None:
+        claims.index(labels)
     found: dict[int, list] = {}
     jobs = []
     for label, mine in _grouped(labels[targets], targets).items():
@@ -448,22 +498,37 @@ def _solve_components(prob, targets, width, start, stats, exact, proofs=None):
         found[label] = [(t, low[t], high[t]) for t in mine[narrow]] if proven else []
         if len(rels) > 1:
             open_ = mine[~narrow] if exact else mine
+            hull = None
+            if claims is not None and len(open_):
+                vars_ = vars_of[label]
+                hull = claims.hull(label, vars_, rels)
+                local = np.searchsorted(vars_, open_)
+                if hull is not None and (hull.width(local) >= width).all():
+                    stats.witnessed += 1
+                    continue
             if len(open_):
-                jobs.append((label, vars_of[label], rels, open_))
+                jobs.append((label, vars_of[label], rels, open_, hull))
     jobs.sort(key=lambda job: (-len(job[1]), job[0]))
 
-    def solve(job) -> tuple[int, list, Stats]:
-        label, vars_, rels, open_ = job
+    def solve(job) -> tuple[int, list, Stats, tuple | None]:
+        label, vars_, rels, open_, hull = job
         own = Stats()
         block = _Block(prob, vars_, rels, own)
-        seed = None if start is None else start[vars_]
+        if hull is None and start is not None:
+            seed = start[vars_]
+            hull = _Hull(seed) if np.isfinite(seed).all() else None
         local = np.searchsorted(vars_, open_)
-        hits = [(vars_[v], lo, hi) for v, lo, hi in block.exposed(local, width, seed, exact)]
-        return label, hits, own
+        hits = [(vars_[v], lo, hi) for v, lo, hi in block.exposed(local, width, hull, exact)]
+        kept = None
+        if certificates is not None and block.hull is not None and block.hull.points:
+            kept = (prob.cells[vars_], block.hull.certificate(local))
+        return label, hits, own, kept
 
-    for label, hits, own in _block_pool().map(solve, jobs):
+    for label, hits, own, kept in _block_pool().map(solve, jobs):
         found[label].extend(hits)
         stats.lps += own.lps
+        if kept is not None:
+            certificates.append(kept)
     for label in sorted(found):
         if prints is not None and not found[label]:
             proofs.found.add(prints[label])
@@ -588,6 +653,7 @@ class _Block:
         self.n, self.m = n, m
         self.stats = stats
         self.round = 0
+        self.hull: _Hull | None = None
         self.low = np.zeros(n)
         self.high = np.full(n, np.inf)
         self.model = lp.Model(
@@ -598,26 +664,25 @@ class _Block:
             col_high=self.high,
         )
 
-    def exposed(self, targets: np.ndarray, width: float, seed: np.ndarray | None, exact: bool):
-        lo_in = np.full(self.n, np.inf)
-        hi_in = np.full(self.n, -np.inf)
-        if seed is not None and np.isfinite(seed).all():
-            lo_in, hi_in = seed.copy(), seed.copy()
-        else:
+    def exposed(self, targets: np.ndarray, width: float, hull: _Hull | None, exact: bool):
+        """Targets not proven safe (exact: proven exposed), from the feasible points in
+        `hull` (or one found first); `self.hull` holds every point found on the way."""
+        if hull is None:
             x = self._solve(np.zeros(self.n))
             if x is None or x is _UNBOUNDED:  # the published figures contradict each other
                 yield from ((t, np.nan, np.nan) for t in targets)
                 return
-            lo_in, hi_in = x.copy(), x.copy()
-        open_ = targets[hi_in[targets] - lo_in[targets] < width]
+            hull = _Hull(x)
+        self.hull = hull
+        open_ = targets[hull.width(targets) < width]
         up, idle = False, 0
         for _ in range(_ROUNDS):
             if len(open_) == 0 or idle == 2:
                 break
-            x = self._capped(open_, lo_in, hi_in, width, up=np.full(len(open_), up))
+            x = self._capped(open_, hull.low, hull.high, width, up=np.full(len(open_), up))
             if x is not None:
-                lo_in, hi_in = np.minimum(lo_in, x), np.maximum(hi_in, x)
-            still = open_[hi_in[open_] - lo_in[open_] < width]
+                hull.add(x)
+            still = open_[hull.width(open_) < width]
             # A round is worth it while it decides cells faster than what follows would: one
             # LP per cell on the whole block (exact: any cell decided is worth a round) or a
             # small repair LP per cell (suppress mode: a round over the block costs about as
@@ -629,14 +694,14 @@ class _Block:
             up = not up if (idle or not up) else up  # push up; go down once when that stalls
             open_ = still
         if not exact:
-            yield from ((t, lo_in[t], hi_in[t]) for t in open_)
+            yield from ((t, hull.low[t], hull.high[t]) for t in open_)
             return
         for t in open_:
-            if hi_in[t] - lo_in[t] >= width:
+            if hull.width(t) >= width:
                 continue
-            yield from self._exact(t, lo_in, hi_in, width)
+            yield from self._exact(t, hull, width)
 
-    def _exact(self, t: int, lo_in: np.ndarray, hi_in: np.ndarray, width: float):
+    def _exact(self, t: int, hull: _Hull, width: float):
         """The exact interval of target t, if narrower than `width`: (t, low, high)."""
         cost = np.zeros(self.n)
         cost[t] = -1.0
@@ -646,15 +711,15 @@ class _Block:
         if top is None:  # the solver gave up: not proven safe
             yield t, np.nan, np.nan
             return
-        np.minimum(lo_in, top, out=lo_in)
-        np.maximum(hi_in, top, out=hi_in)
-        if hi_in[t] - lo_in[t] >= width:
+        hull.add(top)
+        if hull.width(t) >= width:
             return
         cost[t] = 1.0
         bottom = self._solve(cost)
         if bottom is None or bottom is _UNBOUNDED:
             yield t, np.nan, np.nan
             return
+        hull.add(bottom)
         if top[t] - bottom[t] < width:
             yield t, max(bottom[t], 0.0), top[t]
 
@@ -690,3 +755,136 @@ class _Block:
         if status == lp.UNBOUNDED:
             return _UNBOUNDED
         return x[: self.n] if status == lp.OPTIMAL else None
+
+
+class _Hull:
+    """Inner bounds of a block's variables: the hull of the feasible points seen, and which
+    point reaches each bound (the certificate of the width, for another party to check)."""
+
+    def __init__(self, point: np.ndarray) -> None:
+        self.points: list[np.ndarray] | None = [point]
+        self.low, self.high = point.copy(), point.copy()
+        self.low_by, self.high_by = np.zeros(len(point), int), np.zeros(len(point), int)
+
+    @classmethod
+    def of_bounds(cls, low: np.ndarray, high: np.ndarray) -> _Hull:
+        """Inner bounds proven elsewhere, with no points kept: no certificate to give."""
+        hull = cls(low)
+        hull.high, hull.points = high.copy(), None
+        return hull
+
+    def add(self, x: np.ndarray) -> None:
+        j = len(self.points) if self.points is not None else -1
+        if self.points is not None:
+            self.points.append(x)
+        lower, higher = x < self.low, x > self.high
+        self.low[lower], self.low_by[lower] = x[lower], j
+        self.high[higher], self.high_by[higher] = x[higher], j
+
+    def width(self, targets):
+        return self.high[targets] - self.low[targets]
+
+    def certificate(self, targets: np.ndarray) -> np.ndarray:
+        """Variables x points: the points reaching the targets' bounds, and no others."""
+        if self.points is None:
+            raise ValueError("a hull built from bounds keeps no points to certify them")
+        used = np.unique(np.concatenate([self.low_by[targets], self.high_by[targets]]))
+        return np.column_stack([self.points[j] for j in used])
+
+
+class _Claims:
+    """Witness points (`Witnesses`) placed on the cells of the release under audit."""
+
+    def __init__(self, witnesses: Witnesses, cells: int) -> None:
+        self.witnesses = witnesses
+        self.cell_of_row = np.where(witnesses.cells < cells, witnesses.cells, -1)
+        self.row_of_cell = np.full(cells, -1)  # -1: no claim about the cell
+        known = self.cell_of_row >= 0
+        self.row_of_cell[self.cell_of_row[known]] = np.flatnonzero(known)
+
+    def for_figure(self, figure: str, prob: Problem) -> _FigureClaims:
+        i = ADDITIVE.index(figure)
+        rows = self.row_of_cell[prob.cells]
+        base = np.where(rows >= 0, self.witnesses.values[rows, i], np.nan)
+        var_of = np.full(len(self.row_of_cell), -1)
+        var_of[prob.cells] = np.arange(len(prob.cells))
+        chunks = []
+        for chunk_rows, points in self.witnesses.points.get(figure, []):
+            cells = self.cell_of_row[chunk_rows]
+            vars_ = np.where(cells >= 0, var_of[np.maximum(cells, 0)], -1)
+            kept = vars_ >= 0
+            if kept.any():
+                chunks.append((vars_[kept], points[kept]))
+        return _FigureClaims(prob, base, chunks)
+
+
+class _FigureClaims:
+    """One figure's witness points, in its problem's variables; `hull` checks them."""
+
+    def __init__(self, prob: Problem, base: np.ndarray, chunks: list) -> None:
+        self.prob, self.base, self.chunks = prob, base, chunks
+        self.by_label: dict[int, list[int]] = {}
+        self.labels: np.ndarray | None = None
+
+    def index(self, labels: np.ndarray) -> None:
+        """Which chunks touch each block (component label)."""
+        self.labels = labels
+        for c, (vars_, _) in enumerate(self.chunks):
+            for label in np.unique(labels[vars_]):
+                self.by_label.setdefault(int(label), []).append(c)
+
+    def hull(self, label: int, vars_: np.ndarray, rels: np.ndarray) -> _Hull | None:
+        """The hull of the claimed points that are feasible for the block, or None.
+
+        Each point is `base` changed in a few cells (a repair's move) or many (an LP round),
+        so points are checked as sparse changes of `base`: dense, the thousands of moves in
+        one large block would take tens of megabytes."""
+        base = self.base[vars_]
+        prob = self.prob
+        matrix = prob.matrix[rels][:, vars_]
+        low, high = prob.low[rels], prob.high[rels]
+        tolerance = 1e-6 + 1e-9 * np.maximum(np.abs(low), np.abs(high))
+        at_base = matrix @ base
+        if np.isnan(base).any() or (base < -1e-6).any():
+            return None
+        if ((at_base < low - tolerance) | (at_base > high + tolerance)).any():
+            return None  # the claimed completion itself breaks a relation: nothing to build on
+        change = self._changes(label, vars_, base)
+        if change.nnz == 0:
+            return _Hull.of_bounds(base, base)
+        sums = sp.csc_array(matrix @ change)  # relations x points: the change of each sum
+        rows = sums.indices
+        total = at_base[rows] + sums.data
+        broken = (total < low[rows] - tolerance[rows]) | (total > high[rows] + tolerance[rows])
+        points = change.shape[1]
+        bad = np.bincount(
+            np.repeat(np.arange(points), np.diff(sums.indptr))[broken], minlength=points
+        )
+        coo = change.tocoo()
+        values = base[coo.row] + coo.data
+        bad += np.bincount(coo.col[values < -1e-6], minlength=points)
+        holds = (bad == 0)[coo.col]
+        lo, hi = base.copy(), base.copy()
+        np.minimum.at(lo, coo.row[holds], values[holds])
+        np.maximum.at(hi, coo.row[holds], values[holds])
+        return _Hull.of_bounds(lo, hi)
+
+    def _changes(self, label: int, vars_: np.ndarray, base: np.ndarray) -> sp.csc_array:
+        """Block variables x claimed points: each point minus `base`."""
+        rows, cols, data, width = [], [], [], 0
+        for c in self.by_label.get(label, []):
+            chunk_vars, values = self.chunks[c]
+            inside = self.labels[chunk_vars] == label
+            local = np.searchsorted(vars_, chunk_vars[inside])
+            delta = values[inside] - base[local][:, None]
+            r, k = np.nonzero(delta)
+            rows.append(local[r])
+            cols.append(k + width)
+            data.append(delta[r, k])
+            width += values.shape[1]
+        if not rows:
+            return sp.csc_array((len(vars_), 0))
+        return sp.csc_array(
+            (np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
+            shape=(len(vars_), width),
+        )

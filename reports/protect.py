@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,9 @@ from reports.cells import COLUMNS, FIGURES, KEY
 from reports.grid import Window
 from reports.status import GA4_OTHER, GA4_OTHER_CATEGORY, PRIMARY, PUBLISHED, SECONDARY, WITHHELD
 from store.db import Store
+
+if TYPE_CHECKING:  # the audit needs SciPy and HiGHS: the dashboard imports this module
+    from reports.audit import Witnesses
 
 _BUILDER = object()  # only this module holds the key to Release's constructor
 
@@ -69,21 +73,39 @@ def protect(
     flags: pd.DataFrame | None = None,
 ) -> Release:
     """Build the release from raw cells; periods published before keep their figures."""
+    return protect_with_witnesses(raw, k, window, previous, labels, flags)[0]
+
+
+def protect_with_witnesses(
+    raw: pd.DataFrame,
+    k: int,
+    window: Window,
+    previous: Release | None = None,
+    labels: pd.DataFrame | None = None,
+    flags: pd.DataFrame | None = None,
+) -> tuple[Release, Witnesses | None]:
+    """`protect`, and the feasible points of the attacker's systems its search found, for the
+    sync's audit to check and start from (true figures: they never leave the sync)."""
     cells = _publishable(raw, window)
     cells["status"] = np.where(cells["users"] < k, PRIMARY, PUBLISHED)
     cells.loc[cells["category"] == GA4_OTHER_CATEGORY, "status"] = GA4_OTHER
 
     cells["frozen"] = False
     cells = _with_frozen(cells, _frozen_cells(previous, k, window))
-    cells = _withhold(cells, k).drop(columns="frozen")
-    return Release(
-        cells=cells.sort_values(KEY, ignore_index=True),
+    cells, witnesses = _withhold(cells, k)
+    cells = cells.drop(columns="frozen").sort_values(KEY)
+    if witnesses is not None:
+        witnesses = witnesses.renumbered(cells.index.to_numpy())
+    cells = cells.reset_index(drop=True)
+    release = Release(
+        cells=cells,
         k=k,
         info={"k": k, **summary(cells)},
         labels=_label_map(labels),
         flags=flags if flags is not None else pd.DataFrame(),
         _built_by=_BUILDER,
     )
+    return release, witnesses
 
 
 def load(cells: pd.DataFrame, info: dict, labels: pd.DataFrame, flags: pd.DataFrame) -> Release:
@@ -167,14 +189,14 @@ def _with_true_figures(frozen: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
     return frozen.assign(**columns)
 
 
-def _withhold(cells: pd.DataFrame, k: int) -> pd.DataFrame:
+def _withhold(cells: pd.DataFrame, k: int) -> tuple[pd.DataFrame, Witnesses | None]:
     """Complementary suppression, then blank every figure of every withheld cell."""
     from reports import suppress  # SciPy and HiGHS: only a sync needs them, not the dashboard
 
-    cells = suppress.complementary(cells, k)
+    cells, witnesses = suppress.complementary_with_witnesses(cells, k)
     withheld = cells["status"].isin(WITHHELD)
     cells.loc[withheld, FIGURES] = np.nan
-    return cells
+    return cells, witnesses
 
 
 def _label_map(labels: pd.DataFrame | None) -> dict[tuple[str, str], str]:

@@ -78,9 +78,17 @@ _GRAIN_RANK = {"month": 0, "week": 1, "day": 2}  # repair coarse cells first
 
 def complementary(cells: pd.DataFrame, k: int) -> pd.DataFrame:
     """The same cells (plus residual cells) with status SECONDARY on the complementary cells."""
+    return complementary_with_witnesses(cells, k)[0]
+
+
+def complementary_with_witnesses(
+    cells: pd.DataFrame, k: int
+) -> tuple[pd.DataFrame, audit.Witnesses | None]:
+    """`complementary`, and the feasible points its attacks and repairs found: the audit
+    checks them against the release and needs an LP only where they do not prove enough."""
     frame = add_residuals(cells)
     if frame.empty:
-        return frame
+        return frame, None
     # Work in key order, so ties break the same way whatever order the rows came in. Only the
     # sorted frame lives during the search (a scale-100 sync's peak memory is here); the rows
     # go back to their order once it is done.
@@ -100,8 +108,10 @@ def complementary(cells: pd.DataFrame, k: int) -> pd.DataFrame:
     if not exposed.empty:  # no move protects them: every neighbour is frozen, say
         log.warning("%d protected figures stay exposed: %s", len(exposed), exposed.head())
     frame["status"] = state.status()
+    # The search's cell r is row order[r] of the frame returned.
+    witnesses = audit.Witnesses(cells=order, values=state.truth, points=state.certificates)
     del state
-    return frame.iloc[np.argsort(order)].reset_index(drop=True)
+    return frame.iloc[np.argsort(order)].reset_index(drop=True), witnesses
 
 
 # --- residual cells -------------------------------------------------------------------------
@@ -250,6 +260,7 @@ class _State:
     groups: dict  # breakdown -> its cells
     sums: np.ndarray  # relations x ADDITIVE: each relation's sum at the (completed) true figures
     fresh: np.ndarray  # relations holding a cell that is not frozen
+    certificates: dict  # figure -> [(cells, cells x points)]: feasible points for the audit
 
     @classmethod
     def build(cls, frame: pd.DataFrame, k: int) -> _State:
@@ -293,6 +304,7 @@ class _State:
             by_figure={
                 f: (sp.csc_array(rel.for_figure(f)), rel.rows_for_figure(f)) for f in ADDITIVE
             },
+            certificates={f: [] for f in ADDITIVE},
         )
 
     def status(self) -> np.ndarray:
@@ -421,8 +433,14 @@ class _State:
             )
             if only is None and self.locked.any():
                 targets = self._touched(prob, targets)
+            found = self.certificates[figure]
             hits = audit.exposures(
-                prob, targets, self.width(figure), point=self.truth[:, i], exact=exact
+                prob,
+                targets,
+                self.width(figure),
+                point=self.truth[:, i],
+                exact=exact,
+                certificates=found,
             )
             return hits.assign(figure=figure)
 
@@ -470,9 +488,10 @@ class _State:
             if point is None:
                 failed.append(j)
                 continue
-            near, values = point
-            np.fmin(low[near, i], values, out=low[near, i], where=~np.isnan(low[near, i]))
-            np.fmax(high[near, i], values, out=high[near, i], where=~np.isnan(high[near, i]))
+            moved, values = point
+            self.certificates[ADDITIVE[i]].append((moved, values[:, None]))
+            np.fmin(low[moved, i], values, out=low[moved, i], where=~np.isnan(low[moved, i]))
+            np.fmax(high[moved, i], values, out=high[moved, i], where=~np.isnan(high[moved, i]))
         return open_.iloc[failed]
 
     def _protect_cell(self, cell: int, i: int, low: float, high: float, width: float):
@@ -480,7 +499,8 @@ class _State:
 
         `low`/`high` are values the cell takes in feasible points already found, so a feasible
         move from the true figures reaching `low + width` (or `high - width`) proves the width.
-        Returns the moved point (cells, values), or None when no move exists.
+        Returns the moved point (the cells it moves, their values), or None when no move
+        exists; the point equals the true figures elsewhere.
         """
         value = self.truth[cell, i]
         if np.isnan(value):
@@ -494,7 +514,7 @@ class _State:
                     near, delta = move
                     moved = np.abs(delta) > 1e-7 * max(amount, 1.0)
                     self.withheld[near[moved]] = True
-                    return near, np.nan_to_num(self.truth[near, i]) + delta
+                    return near[moved], np.nan_to_num(self.truth[near[moved], i]) + delta[moved]
         return None
 
     def _neighbourhood(self, cell: int, wide: bool) -> np.ndarray:
