@@ -37,7 +37,9 @@ def strict_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import reports.suppress
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(reports.suppress, "complementary", lambda cells, k: cells)
+        patch.setattr(
+            reports.suppress, "complementary_with_witnesses", lambda cells, k: (cells, None)
+        )
         passed = SimpleNamespace(ok=True, proofs=frozenset())
         patch.setattr(reports.audit, "audit", lambda cells, k, **options: passed)
         return publish(tmp_path_factory.mktemp("kanon-strict"), k=STRICT_K)
