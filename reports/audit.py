@@ -486,7 +486,7 @@ def _solve_components(
         claims.index(labels)
     found: dict[int, list] = {}
     jobs = []
-    for label, mine in _grouped(labels[targets], targets).items():
+    for label, mine in grouped(labels[targets], targets).items():
         stats.components += 1
         if prints is not None and prints[label] in proofs.known:
             stats.reused += 1
@@ -513,10 +513,10 @@ def _solve_components(
     def solve(job) -> tuple[int, list, Stats, tuple | None]:
         label, vars_, rels, open_, hull = job
         own = Stats()
-        block = _Block(prob, vars_, rels, own)
+        block = Block(prob, vars_, rels, own)
         if hull is None and start is not None:
             seed = start[vars_]
-            hull = _Hull(seed) if np.isfinite(seed).all() else None
+            hull = Hull(seed) if np.isfinite(seed).all() else None
         local = np.searchsorted(vars_, open_)
         hits = [(vars_[v], lo, hi) for v, lo, hi in block.exposed(local, width, hull, exact)]
         kept = None
@@ -535,7 +535,7 @@ def _solve_components(
         yield from found[label]
 
 
-def _grouped(labels: np.ndarray, values: np.ndarray | None = None) -> dict[int, np.ndarray]:
+def grouped(labels: np.ndarray, values: np.ndarray | None = None) -> dict[int, np.ndarray]:
     """Label -> its values (positions where omitted), in their order; label -1 is left out."""
     values = np.arange(len(labels)) if values is None else values
     if len(labels) == 0:
@@ -639,7 +639,7 @@ def _fingerprints(prob, labels, rel_label, targets, width, keys) -> dict[int, st
     }
 
 
-class _Block:
+class Block:
     """One connected component's LP: low <= A x <= high, x >= 0, kept alive in HiGHS.
 
     Every solve is the same model with other costs and bounds, warm-started from the last
@@ -653,7 +653,7 @@ class _Block:
         self.n, self.m = n, m
         self.stats = stats
         self.round = 0
-        self.hull: _Hull | None = None
+        self.hull: Hull | None = None
         self.low = np.zeros(n)
         self.high = np.full(n, np.inf)
         self.model = lp.Model(
@@ -664,7 +664,31 @@ class _Block:
             col_high=self.high,
         )
 
-    def exposed(self, targets: np.ndarray, width: float, hull: _Hull | None, exact: bool):
+    def fix(self, var: int, value: float) -> None:
+        """Publish variable `var` at `value`: the attacker learns it."""
+        self._bound(var, value, value)
+
+    def free(self, var: int) -> None:
+        """Withhold variable `var` again (undo `fix`)."""
+        self._bound(var, 0.0, np.inf)
+
+    def _bound(self, var: int, low: float, high: float) -> None:
+        self.low[var], self.high[var] = low, high
+        self.model.set_col_bounds(np.array([var]), self.low[[var]], self.high[[var]])
+
+    def safe(self, targets: np.ndarray, width: float, points: list[np.ndarray]) -> bool:
+        """Whether no target is proven narrower than `width`, starting from `points` (feasible
+        for the block as it is now; one is found first if there are none). Every point found
+        on the way is kept in `self.hull`."""
+        hull = None
+        for x in points:
+            if hull is None:
+                hull = Hull(x)
+            else:
+                hull.add(x)
+        return next(iter(self.exposed(targets, width, hull, exact=True)), None) is None
+
+    def exposed(self, targets: np.ndarray, width: float, hull: Hull | None, exact: bool):
         """Targets not proven safe (exact: proven exposed), from the feasible points in
         `hull` (or one found first); `self.hull` holds every point found on the way."""
         if hull is None:
@@ -672,7 +696,7 @@ class _Block:
             if x is None or x is _UNBOUNDED:  # the published figures contradict each other
                 yield from ((t, np.nan, np.nan) for t in targets)
                 return
-            hull = _Hull(x)
+            hull = Hull(x)
         self.hull = hull
         open_ = targets[hull.width(targets) < width]
         up, idle = False, 0
@@ -701,7 +725,7 @@ class _Block:
                 continue
             yield from self._exact(t, hull, width)
 
-    def _exact(self, t: int, hull: _Hull, width: float):
+    def _exact(self, t: int, hull: Hull, width: float):
         """The exact interval of target t, if narrower than `width`: (t, low, high)."""
         cost = np.zeros(self.n)
         cost[t] = -1.0
@@ -757,7 +781,7 @@ class _Block:
         return x[: self.n] if status == lp.OPTIMAL else None
 
 
-class _Hull:
+class Hull:
     """Inner bounds of a block's variables: the hull of the feasible points seen, and which
     point reaches each bound (the certificate of the width, for another party to check)."""
 
@@ -767,7 +791,7 @@ class _Hull:
         self.low_by, self.high_by = np.zeros(len(point), int), np.zeros(len(point), int)
 
     @classmethod
-    def of_bounds(cls, low: np.ndarray, high: np.ndarray) -> _Hull:
+    def of_bounds(cls, low: np.ndarray, high: np.ndarray) -> Hull:
         """Inner bounds proven elsewhere, with no points kept: no certificate to give."""
         hull = cls(low)
         hull.high, hull.points = high.copy(), None
@@ -833,7 +857,7 @@ class _FigureClaims:
             for label in np.unique(labels[vars_]):
                 self.by_label.setdefault(int(label), []).append(c)
 
-    def hull(self, label: int, vars_: np.ndarray, rels: np.ndarray) -> _Hull | None:
+    def hull(self, label: int, vars_: np.ndarray, rels: np.ndarray) -> Hull | None:
         """The hull of the claimed points that are feasible for the block, or None.
 
         Each point is `base` changed in a few cells (a repair's move) or many (an LP round),
@@ -851,7 +875,7 @@ class _FigureClaims:
             return None  # the claimed completion itself breaks a relation: nothing to build on
         change = self._changes(label, vars_, base)
         if change.nnz == 0:
-            return _Hull.of_bounds(base, base)
+            return Hull.of_bounds(base, base)
         sums = sp.csc_array(matrix @ change)  # relations x points: the change of each sum
         rows = sums.indices
         total = at_base[rows] + sums.data
@@ -867,7 +891,7 @@ class _FigureClaims:
         lo, hi = base.copy(), base.copy()
         np.minimum.at(lo, coo.row[holds], values[holds])
         np.maximum.at(hi, coo.row[holds], values[holds])
-        return _Hull.of_bounds(lo, hi)
+        return Hull.of_bounds(lo, hi)
 
     def _changes(self, label: int, vars_: np.ndarray, base: np.ndarray) -> sp.csc_array:
         """Block variables x claimed points: each point minus `base`."""

@@ -42,6 +42,12 @@ hypercube method. Every step is deterministic (rows are processed in key order).
    the figure is proven safe by construction; the point also widens the inner bounds of the
    other open cells it moves. Withholding more only widens intervals, so figures proven safe
    stay safe; a figure no move can protect (all its neighbours frozen) is logged.
+5. **Clean-up.** Where the cells linked to a protected one are few (small tables, small
+   sites), complements no protected figure needs are published again, costliest first, and a
+   published cell is withheld instead of complements worth more, each change checked with the
+   attacker's exact LPs on the blocks it touches (the clean-up and exchange steps of Fischetti
+   and Salazar-Gonzalez). Larger blocks keep their complements: re-solving them for every cell
+   would cost more than the search that chose them.
 
 Frozen cells (published in an earlier release) never change status: frozen published cells
 are constants; frozen withheld cells stay withheld, and since their figures are blank in the
@@ -58,6 +64,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
 from connectors.catalog import ADDITIVE, BREAKDOWNS, OVERVIEW
 from reports import audit, lp, relations
@@ -73,6 +80,7 @@ log = logging.getLogger(__name__)
 _RESIDUAL_MIN = pd.Series({f: 1.0 if f.endswith("seconds") else 0.5 for f in ADDITIVE})
 _MAX_REPAIRS = 6
 _EPSILON = 1e-6  # cost of moving a cell that is already withheld
+_CLEANUP_MAX_CELLS = 60  # larger blocks keep their complements: re-solving them is slow
 _GRAIN_RANK = {"month": 0, "week": 1, "day": 2}  # repair coarse cells first
 
 
@@ -107,6 +115,8 @@ def complementary_with_witnesses(
     exposed = state.attack(only=open_, exact=True) if not open_.empty else open_
     if not exposed.empty:  # no move protects them: every neighbour is frozen, say
         log.warning("%d protected figures stay exposed: %s", len(exposed), exposed.head())
+    else:
+        state.release_unneeded()
     frame["status"] = state.status()
     # The search's cell r is row order[r] of the frame returned.
     witnesses = audit.Witnesses(cells=order, values=state.truth, points=state.certificates)
@@ -449,6 +459,91 @@ class _State:
             return pd.DataFrame({"cell": [], "low": [], "high": [], "figure": []})
         return pd.concat(found, ignore_index=True)
 
+    def release_unneeded(self) -> None:
+        """Publish again the complements no protected figure needs, and swap a published cell
+        for complements worth more, where the cells linked to them are few.
+
+        A complement chosen for one cell is often made redundant by those chosen after it, and
+        one cell may do the work of two (the clean-up and exchange steps of Fischetti and
+        Salazar-Gonzalez's heuristic). Every change is checked with the attacker's exact LPs on
+        the blocks it touches; larger blocks keep their complements, as re-solving them for
+        every cell would cost more than the search that chose them.
+        """
+        if not self._small_regions().any():
+            return  # the usual case beyond small tables: nothing to re-solve
+        checks = [_Cleanup(self, figure) for figure in ADDITIVE]
+        small = np.all([check.small for check in checks], axis=0) & ~self.locked & ~self.protect
+        chosen = np.flatnonzero(small & self.withheld & (self.original == PUBLISHED))
+        if len(chosen) == 0:
+            return
+        released = [c for c in self._costliest(chosen) if self._try_release(checks, c)]
+        near_targets = np.any([check.near_targets for check in checks], axis=0)
+        for cell in self._costliest(np.flatnonzero(small & near_targets & ~self.withheld))[::-1]:
+            near = np.unique(np.concatenate([check.linked(cell) for check in checks]))
+            near = near[small[near] & self.withheld[near] & (self.original[near] == PUBLISHED)]
+            if self.cost[near].sum() <= self.cost[cell]:
+                continue  # freeing every complement nearby would not pay for this one
+            self._set(checks, cell, withheld=True)
+            freed = [c for c in self._costliest(near) if self._try_release(checks, c)]
+            if self.cost[freed].sum() > self.cost[cell] + 1e-9:
+                released.extend(freed)
+                continue
+            for c in freed:
+                self._set(checks, c, withheld=True)
+            self._set(checks, cell, withheld=False)
+        released = [c for c in released if not self.withheld[c]]
+        if released:
+            for check in checks:
+                self.certificates[check.figure].extend(check.certificates())
+            self._forget_points_moving(np.array(released))
+
+    def _small_regions(self) -> np.ndarray:
+        """Cells whose region (linked through any figure's relations, frozen published cells
+        being constants) is small and holds a protected cell: a mask over cells."""
+        variable = np.flatnonzero(self.withheld | ~self.locked)
+        matrix = self.rel.matrix[:, variable]
+        pattern = sp.csr_array(
+            (np.ones(matrix.nnz), matrix.indices, matrix.indptr), shape=matrix.shape
+        )
+        graph = sp.block_array([[None, pattern], [pattern.T, None]], format="csr")
+        labels = connected_components(graph, directed=False)[1][matrix.shape[0] :]
+        sizes = np.bincount(labels)
+        guarded = np.zeros(len(sizes), bool)
+        guarded[labels[self.protect[variable]]] = True
+        small = np.zeros(len(self.withheld), bool)
+        small[variable] = guarded[labels] & (sizes[labels] <= _CLEANUP_MAX_CELLS)
+        return small
+
+    def _costliest(self, cells: np.ndarray) -> np.ndarray:
+        return cells[np.lexsort((cells, -self.cost[cells]))]
+
+    def _set(self, checks: list[_Cleanup], cell: int, withheld: bool) -> None:
+        self.withheld[cell] = withheld
+        for check in checks:
+            check.set(cell, withheld)
+
+    def _try_release(self, checks: list[_Cleanup], cell: int) -> bool:
+        """Publish `cell` if every protected figure near it stays wide enough."""
+        self._set(checks, cell, withheld=False)
+        if all(check.safe(cell) for check in checks):
+            return True
+        self._set(checks, cell, withheld=True)
+        return False
+
+    def _forget_points_moving(self, cells: np.ndarray) -> None:
+        """Drop the feasible points that move cells published again: no longer feasible."""
+        now_published = np.zeros(len(self.withheld), bool)
+        now_published[cells] = True
+        for i, figure in enumerate(ADDITIVE):
+            kept = []
+            for moved, values in self.certificates[figure]:
+                rows = now_published[moved]
+                truth = self.truth[moved[rows], i][:, None]
+                still = np.all(np.abs(values[rows] - truth) <= 1e-6 * (1 + np.abs(truth)), axis=0)
+                if still.any():
+                    kept.append((moved, values[:, still]))
+            self.certificates[figure] = kept
+
     def _touched(self, prob: audit.Problem, targets: np.ndarray) -> np.ndarray:
         """Targets in blocks holding a new cell or a new relation; frozen blocks were checked
         when they were released, and nothing in them has changed since."""
@@ -576,6 +671,125 @@ class _State:
         low = np.where(self.rel.equality[rows], 0.0, self.rel.low[rows] - sums - band)
         high = np.where(self.rel.equality[rows], 0.0, self.rel.high[rows] - sums + band)
         return np.minimum(low, 0.0), np.maximum(high, 0.0)
+
+
+class _Cleanup:
+    """One figure's attacker system with every cell not frozen as a variable, published ones
+    fixed at their true figures: publishing or withholding a cell is a change of bounds, so
+    a block's model and feasible points serve every trial on it."""
+
+    def __init__(self, state: _State, figure: str) -> None:
+        i = ADDITIVE.index(figure)
+        self.figure = figure
+        self.truth = state.truth[:, i]
+        self.width = state.width(figure) * (1 + 1e-4)
+        self.withheld = state.withheld  # shared: the state's own flags
+        rows = state.by_figure[figure][1]
+        variable = state.withheld | ~state.locked
+        prob = audit.problem(
+            state.rel, figure, variable, self.truth, extra_band=state.band[rows, i]
+        )
+        self.prob = prob
+        labels = audit.components(prob)
+        self.label = np.full(len(variable), -1)
+        self.label[prob.cells] = labels
+        self.var_of = np.full(len(variable), -1)
+        self.var_of[prob.cells] = np.arange(len(prob.cells))
+        protected = np.flatnonzero(state.protect & state.withheld & (self.label >= 0))
+        self.targets = audit.grouped(self.label[protected], protected)
+        sizes = np.bincount(labels, minlength=labels.max(initial=-1) + 1)
+        # Cells in no block with a target cannot expose one; cells in a large one stay as
+        # they are.
+        has_targets = np.zeros(len(sizes), bool)
+        has_targets[list(self.targets)] = True
+        self.small = np.ones(len(variable), bool)
+        self.small[prob.cells] = ~has_targets[labels] | (sizes[labels] <= _CLEANUP_MAX_CELLS)
+        self.near_targets = np.zeros(len(variable), bool)
+        self.near_targets[prob.cells] = has_targets[labels] & (sizes[labels] <= _CLEANUP_MAX_CELLS)
+        rel_label = np.full(prob.matrix.shape[0], -1)
+        coo = prob.matrix.tocoo()
+        rel_label[coo.row] = labels[coo.col]
+        self.rels_of = audit.grouped(rel_label)
+        self.blocks: dict[int, _CleanupBlock] = {}
+
+    def linked(self, cell: int) -> np.ndarray:
+        """The cells sharing a block with `cell` that holds a target, in this figure."""
+        label = self.label[cell]
+        if label not in self.targets:
+            return np.array([], int)
+        return np.flatnonzero(self.label == label)
+
+    def set(self, cell: int, withheld: bool) -> None:
+        block = self._block(cell)
+        if block is not None:
+            block.set(self.var_of[cell], withheld)
+
+    def safe(self, cell: int) -> bool:
+        """Whether every target in `cell`'s block is wide enough as the block is now."""
+        block = self._block(cell)
+        return block is None or block.safe(self.width)
+
+    def _block(self, cell: int) -> _CleanupBlock | None:
+        label = self.label[cell]
+        if label not in self.targets:
+            return None  # no protected figure shares a relation with it
+        if label not in self.blocks:
+            vars_ = np.flatnonzero(self.label[self.prob.cells] == label)
+            self.blocks[label] = _CleanupBlock(
+                self.prob,
+                vars_,
+                self.rels_of[label],
+                self.var_of[self.targets[label]],
+                self.truth,
+                self.withheld,
+            )
+        return self.blocks[label]
+
+    def certificates(self) -> list:
+        """(cells, points) of each block re-solved: the points reaching its targets' bounds."""
+        return [block.certificate() for block in self.blocks.values() if block.checked]
+
+
+class _CleanupBlock:
+    """A block of `_Cleanup`'s system: its model, and the feasible points found on it."""
+
+    def __init__(self, prob, vars_, rels, targets, truth, withheld) -> None:
+        self.cells = prob.cells[vars_]
+        self.vars_ = vars_
+        self.truth = truth[self.cells]
+        self.targets = np.searchsorted(vars_, targets)
+        self.model = audit.Block(prob, vars_, rels, audit.Stats())
+        self.fixed = ~withheld[self.cells]
+        for local in np.flatnonzero(self.fixed):
+            self.model.fix(local, self.truth[local])
+        self.points = [self.truth] if np.isfinite(self.truth).all() else []
+        self.checked = False
+
+    def set(self, var: int, withheld: bool) -> None:
+        local = int(np.searchsorted(self.vars_, var))
+        self.fixed[local] = not withheld
+        if withheld:
+            self.model.free(local)
+        else:
+            self.model.fix(local, self.truth[local])
+
+    def safe(self, width: float) -> bool:
+        truth = self.truth[self.fixed]
+        tolerance = 1e-6 * (1 + np.abs(truth))
+        valid = [x for x in self.points if (np.abs(x[self.fixed] - truth) <= tolerance).all()]
+        safe = self.model.safe(self.targets, width, valid)
+        self.points.extend(self.model.hull.points[len(valid) :])
+        self.checked = True
+        return safe
+
+    def certificate(self) -> tuple[np.ndarray, np.ndarray]:
+        truth = self.truth[self.fixed]
+        tolerance = 1e-6 * (1 + np.abs(truth))
+        valid = [x for x in self.points if (np.abs(x[self.fixed] - truth) <= tolerance).all()]
+        hull = audit.Hull(valid[0])
+        for x in valid[1:]:
+            hull.add(x)
+        return self.cells, hull.certificate(self.targets)
 
 
 def _ups_and_downs(by_col: sp.csc_array, cols: np.ndarray) -> tuple[np.ndarray, sp.csc_array]:
