@@ -455,10 +455,13 @@ def _spread(keys: np.ndarray) -> np.ndarray:
 
 def components(prob: Problem) -> np.ndarray:
     """Component label of every variable: linked through relations holding two or more."""
-    m, n = prob.matrix.shape
-    pattern = sp.csr_array(
-        (np.ones(prob.matrix.nnz), prob.matrix.indices, prob.matrix.indptr), shape=(m, n)
-    )
+    return linked_columns(prob.matrix)
+
+
+def linked_columns(matrix: sp.csr_array) -> np.ndarray:
+    """Component label of every column of `matrix`: linked through rows holding two or more."""
+    m, n = matrix.shape
+    pattern = sp.csr_array((np.ones(matrix.nnz), matrix.indices, matrix.indptr), shape=(m, n))
     graph = sp.block_array([[None, pattern], [pattern.T, None]], format="csr")
     _, labels = connected_components(graph, directed=False)
     return labels[m:]

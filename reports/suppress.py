@@ -64,7 +64,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
 from connectors.catalog import ADDITIVE, BREAKDOWNS, OVERVIEW
 from reports import audit, lp, relations
@@ -501,12 +500,7 @@ class _State:
         """Cells whose region (linked through any figure's relations, frozen published cells
         being constants) is small and holds a protected cell: a mask over cells."""
         variable = np.flatnonzero(self.withheld | ~self.locked)
-        matrix = self.rel.matrix[:, variable]
-        pattern = sp.csr_array(
-            (np.ones(matrix.nnz), matrix.indices, matrix.indptr), shape=matrix.shape
-        )
-        graph = sp.block_array([[None, pattern], [pattern.T, None]], format="csr")
-        labels = connected_components(graph, directed=False)[1][matrix.shape[0] :]
+        labels = audit.linked_columns(sp.csr_array(self.rel.matrix[:, variable]))
         sizes = np.bincount(labels)
         guarded = np.zeros(len(sizes), bool)
         guarded[labels[self.protect[variable]]] = True
@@ -773,19 +767,21 @@ class _CleanupBlock:
         else:
             self.model.fix(local, self.truth[local])
 
-    def safe(self, width: float) -> bool:
+    def _valid_points(self) -> list[np.ndarray]:
+        """The points found that keep every published cell at its true figures."""
         truth = self.truth[self.fixed]
         tolerance = 1e-6 * (1 + np.abs(truth))
-        valid = [x for x in self.points if (np.abs(x[self.fixed] - truth) <= tolerance).all()]
+        return [x for x in self.points if (np.abs(x[self.fixed] - truth) <= tolerance).all()]
+
+    def safe(self, width: float) -> bool:
+        valid = self._valid_points()
         safe = self.model.safe(self.targets, width, valid)
         self.points.extend(self.model.hull.points[len(valid) :])
         self.checked = True
         return safe
 
     def certificate(self) -> tuple[np.ndarray, np.ndarray]:
-        truth = self.truth[self.fixed]
-        tolerance = 1e-6 * (1 + np.abs(truth))
-        valid = [x for x in self.points if (np.abs(x[self.fixed] - truth) <= tolerance).all()]
+        valid = self._valid_points()
         hull = audit.Hull(valid[0])
         for x in valid[1:]:
             hull.add(x)
