@@ -77,6 +77,7 @@ class Model:
         col_high: np.ndarray,
         cost: np.ndarray | None = None,
         presolve: bool = True,
+        perturb_costs: bool = True,
     ) -> None:
         csc = sp.csc_array(matrix)
         m, n = csc.shape
@@ -97,6 +98,8 @@ class Model:
         self._highs.setOptionValue("output_flag", False)
         if not presolve:  # a small LP solved once: presolving it costs more than it saves
             self._highs.setOptionValue("presolve", "off")
+        if not perturb_costs:  # the caller's costs break ties already (see audit.Block)
+            self._highs.setOptionValue("dual_simplex_cost_perturbation_multiplier", 0.0)
         self._highs.passModel(lp)
 
     def set_cost(self, cols: np.ndarray, values: np.ndarray) -> None:
