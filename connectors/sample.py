@@ -49,6 +49,8 @@ METRIC_SQL = {
     "engagementRate": "AVG(engaged::DOUBLE)",
     "bounceRate": "1 - AVG(engaged::DOUBLE)",
 }
+# Metrics that read the session's own columns (user, duration, engagement), not the page's.
+SESSION_METRICS = {"activeUsers", "averageSessionDuration", "engagementRate", "bounceRate"}
 _RANK = "__sessions"  # sessions per row, to pick the rows that survive the (other) roll-up
 _KEY = "__group"  # a hash of a row's dimension values, to attach its distinct users
 
@@ -98,7 +100,7 @@ def _load(folder: str, stamp: int) -> SampleData:
     return read_sample(Path(folder))
 
 
-def _facts_sql(dimensions: tuple[str, ...]) -> str:
+def _facts_sql(dimensions: tuple[str, ...], metrics: tuple[str, ...]) -> str:
     """One row per session (or session and page) in the range, with the requested dimensions."""
     cols = ", ".join(f"{_source(d)} AS {d}" for d in dimensions)
     cols = cols + ", " if cols else ""
@@ -119,6 +121,14 @@ def _facts_sql(dimensions: tuple[str, ...]) -> str:
     if "pagePath" not in dimensions:
         pages = """(SELECT sid, pageTitle, SUM(views) AS views, SUM(engagement) AS engagement
             FROM pageviews WHERE sid BETWEEN $lo AND $hi GROUP BY sid, pageTitle)"""
+    if set(dimensions) <= set(PAGE_DIMENSIONS) and not set(metrics) & SESSION_METRICS:
+        # Nothing asked of the session: skip joining every page view to it (a page titles
+        # report over 14 months at scale 100: 13 s to 0.9 s). The session's own columns
+        # are typed blanks, which no metric asked for reads.
+        blanks = "NULL::BIGINT AS uid, NULL::DOUBLE AS sessionDuration, NULL::BOOLEAN AS engaged"
+        return f"""
+            SELECT {cols} p.sid, {blanks}, p.views, p.engagement
+            FROM {pages} p WHERE p.sid BETWEEN $lo AND $hi"""
     return f"""
         SELECT {cols} {measures}, p.views, p.engagement
         FROM {pages} p JOIN sessions s ON s.sid = p.sid {time_join}
@@ -298,7 +308,7 @@ class SampleConnector:
         span = self._sid_range(request.start, request.end)
         if span is None:
             return pd.DataFrame(columns=[*request.dimensions, *request.metrics]), False
-        facts = _facts_sql(request.dimensions)
+        facts = _facts_sql(request.dimensions, request.metrics)
         chunks = self._chunks(request, span)
         # Chunks are independent, and DuckDB counts each on one core: run them side by side.
         with ThreadPoolExecutor(max_workers=min(len(chunks), os.cpu_count() or 1)) as pool:

@@ -268,6 +268,18 @@ def test_other_row_rolls_up_the_tail_with_distinct_users():
     assert not limited.run(request(("deviceCategory",), *WEEK)).data_loss_from_other_row
 
 
+@pytest.mark.parametrize("limit", [None, 20])
+@pytest.mark.parametrize("dims", [("pagePath", "pageTitle"), ("pageTitle",)])
+def test_page_metrics_alone_answer_as_beside_session_metrics(dims, limit):
+    """Page views and engagement alone are counted without joining sessions: same rows."""
+    connector = SampleConnector(seed=7, scale=1.0, today=TODAY, other_row_limit=limit)
+    page_only = ("sessions", "screenPageViews", "userEngagementDuration")
+    alone = connector.run(request(dims, *MONTH, page_only))
+    beside = connector.run(request(dims, *MONTH, ("activeUsers", *page_only)))
+    pd.testing.assert_frame_equal(alone.rows, beside.rows[list(alone.rows.columns)])
+    assert alone.data_loss_from_other_row == beside.data_loss_from_other_row == (limit is not None)
+
+
 def test_thresholding_flags_country_breakdowns_only():
     flagged = SampleConnector(seed=7, scale=1.0, today=TODAY, thresholding=True)
     assert flagged.run(request(("country",), *WEEK)).subject_to_thresholding
