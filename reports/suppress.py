@@ -468,11 +468,13 @@ class _State:
         the blocks it touches; larger blocks keep their complements, as re-solving them for
         every cell would cost more than the search that chose them.
         """
-        if not self._small_regions().any():
+        complements = self.withheld & (self.original == PUBLISHED) & ~self.locked & ~self.protect
+        scope = self._cleanup_scope(complements)
+        if scope is None:
             return  # the usual case beyond small tables: nothing to re-solve
-        checks = [_Cleanup(self, figure) for figure in ADDITIVE]
+        checks = [_Cleanup(self, figure, scope) for figure in ADDITIVE]
         small = np.all([check.small for check in checks], axis=0) & ~self.locked & ~self.protect
-        chosen = np.flatnonzero(small & self.withheld & (self.original == PUBLISHED))
+        chosen = np.flatnonzero(small & complements)
         if len(chosen) == 0:
             return
         released = [c for c in self._costliest(chosen) if self._try_release(checks, c)]
@@ -496,17 +498,29 @@ class _State:
                 self.certificates[check.figure].extend(check.certificates())
             self._forget_points_moving(np.array(released))
 
-    def _small_regions(self) -> np.ndarray:
-        """Cells whose region (linked through any figure's relations, frozen published cells
-        being constants) is small and holds a protected cell: a mask over cells."""
+    def _cleanup_scope(self, complements: np.ndarray) -> np.ndarray | None:
+        """The cells the clean-up models (a mask), or None when there is nothing to clean up:
+        no region (cells linked through any figure's relations, frozen published cells being
+        constants) is small and holds a protected cell.
+
+        Only the regions holding a complement it may publish are modelled: every figure's
+        blocks lie inside one region each, so those blocks are the same as in the whole
+        system, and a daily sync's few new cells do not pay for a model of every cell.
+        """
         variable = np.flatnonzero(self.withheld | ~self.locked)
         labels = audit.linked_columns(sp.csr_array(self.rel.matrix[:, variable]))
         sizes = np.bincount(labels)
         guarded = np.zeros(len(sizes), bool)
         guarded[labels[self.protect[variable]]] = True
-        small = np.zeros(len(self.withheld), bool)
-        small[variable] = guarded[labels] & (sizes[labels] <= _CLEANUP_MAX_CELLS)
-        return small
+        if not (guarded & (sizes <= _CLEANUP_MAX_CELLS)).any():
+            return None
+        wanted = np.zeros(len(sizes), bool)
+        wanted[labels[complements[variable]]] = True
+        if not wanted.any():
+            return None
+        scope = np.zeros(len(self.withheld), bool)
+        scope[variable[wanted[labels]]] = True
+        return scope
 
     def _costliest(self, cells: np.ndarray) -> np.ndarray:
         return cells[np.lexsort((cells, -self.cost[cells]))]
@@ -672,14 +686,14 @@ class _Cleanup:
     fixed at their true figures: publishing or withholding a cell is a change of bounds, so
     a block's model and feasible points serve every trial on it."""
 
-    def __init__(self, state: _State, figure: str) -> None:
+    def __init__(self, state: _State, figure: str, scope: np.ndarray) -> None:
         i = ADDITIVE.index(figure)
         self.figure = figure
         self.truth = state.truth[:, i]
         self.width = state.width(figure) * (1 + 1e-4)
         self.withheld = state.withheld  # shared: the state's own flags
         rows = state.by_figure[figure][1]
-        variable = state.withheld | ~state.locked
+        variable = scope  # withheld or not frozen, in whole regions (see _cleanup_scope)
         prob = audit.problem(
             state.rel, figure, variable, self.truth, extra_band=state.band[rows, i]
         )
