@@ -353,9 +353,20 @@ def _true_users(sample: SampleConnector, dims: tuple[str, ...], start: date, end
     return counted.nunique().rename("expected").reset_index()
 
 
+@pytest.mark.parametrize("chunk_sessions", [1, None])  # a month per chunk; months merged
 @pytest.mark.parametrize(("dims", "start", "end"), SPANS)
-def test_users_are_exact_distinct_counts_across_chunks(sample, dims, start, end):
-    rows = sample.run(request(dims, start, end, ("activeUsers", "sessions"))).rows
+def test_users_are_exact_distinct_counts_across_chunks(
+    sample, dims, start, end, chunk_sessions, monkeypatch
+):
+    import connectors.sample as module
+
+    if chunk_sessions is not None:
+        monkeypatch.setattr(module, "CHUNK_SESSIONS", chunk_sessions)
+    asked = request(dims, start, end, ("activeUsers", "sessions"))
+    chunks = sample._chunks(asked, sample._sid_range(start, end))
+    timed = dims[0] != "pageTitle"
+    assert (len(chunks) > 1) == (chunk_sessions is not None and timed)  # scale 1: one chunk
+    rows = sample.run(asked).rows
     merged = rows.merge(_true_users(sample, dims, start, end), on=list(dims), how="outer")
     assert len(merged) == len(rows) and (merged["activeUsers"] == merged["expected"]).all()
 
