@@ -682,9 +682,10 @@ class _State:
 
 
 class _Cleanup:
-    """One figure's attacker system with every cell not frozen as a variable, published ones
-    fixed at their true figures: publishing or withholding a cell is a change of bounds, so
-    a block's model and feasible points serve every trial on it."""
+    """One figure's attacker system with every cell of `scope` (withheld or not frozen, in
+    whole regions) as a variable, published ones fixed at their true figures: publishing or
+    withholding a cell is a change of bounds, so a block's model and feasible points serve
+    every trial on it."""
 
     def __init__(self, state: _State, figure: str, scope: np.ndarray) -> None:
         i = ADDITIVE.index(figure)
