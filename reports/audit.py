@@ -668,7 +668,7 @@ class Block:
             # The rounds' distinct weights already break ties. HiGHS's own cost perturbation
             # on top made each warm-started re-solve of these degenerate systems walk about
             # 1,500 pivots (30 ms on a 3,000-cell block); without it a round takes a third.
-            perturb_costs=False,
+            rounds=True,
         )
 
     def fix(self, var: int, value: float) -> None:
