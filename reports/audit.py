@@ -86,7 +86,7 @@ WIDTH_UNITS: dict[str, float] = {
 BAND = {"seconds": (0.01, 0.0005), "counts": (1e-6, 0.0)}
 _ROUNDS = 200  # batched LP rounds (until they stall) before one LP per cell
 _PROPAGATION_PASSES = 40
-_ROUND_CELLS_PER_VARIABLE = 2e-4  # cells a suppress-mode round must decide, per block cell
+_ROUND_CELLS_PER_VARIABLE = 1e-3  # cells a suppress-mode round must decide, per block cell
 _UNBOUNDED = object()  # an LP whose objective has no bound: the interval is infinite
 T = TypeVar("T")
 
@@ -718,9 +718,9 @@ class Block:
             # LP per cell on the whole block (exact: any cell decided is worth a round) or a
             # small repair LP per cell (suppress mode). A cell a round proves safe costs
             # nothing, where its repair may withhold cells, so rounds go on while they decide
-            # a cell per 5,000 of the block's (fewer rounds withheld more on bench_protect's
-            # releases). Counted, never timed, so the release does not depend on how busy
-            # the machine is.
+            # a cell per 1,000 of the block's (one per 5,000 withheld 1% fewer complements on
+            # bench_protect's releases for a sixth more of protect's time). Counted, never
+            # timed, so the release does not depend on how busy the machine is.
             needed = 1 if exact else max(1.0, self.n * _ROUND_CELLS_PER_VARIABLE)
             stalled = len(open_) - len(still) < needed
             idle = idle + 1 if stalled else 0
