@@ -131,10 +131,23 @@ def _keyed(cells: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+_EPOCH = 719163  # date(1970, 1, 1).toordinal(): numpy's day 0
+
+
 def ordinals(periods: pd.Series) -> np.ndarray:
-    """Each period's first day as `date.toordinal()`, vectorised."""
-    days = pd.to_datetime(periods).to_numpy().astype("datetime64[D]").astype(np.int64)
-    return days + 719163  # days since 1970-01-01 -> date.toordinal()
+    """Each period's first day as `date.toordinal()`, vectorised.
+
+    A release holds a few hundred distinct periods in hundreds of thousands of rows: only the
+    distinct ones are parsed."""
+    codes, uniques = pd.factorize(periods, use_na_sentinel=False)
+    days = pd.to_datetime(uniques).to_numpy().astype("datetime64[D]").astype(np.int64)
+    return (days + _EPOCH)[codes]
+
+
+def days_in_month(day: np.ndarray) -> np.ndarray:
+    """The length of the month holding each day (`date.toordinal()` values)."""
+    month = (np.asarray(day) - _EPOCH).astype("datetime64[D]").astype("datetime64[M]")
+    return ((month + 1).astype("datetime64[D]") - month.astype("datetime64[D]")).astype(int)
 
 
 def _category_relations(frame: pd.DataFrame):
@@ -195,11 +208,11 @@ def _time_relations(frame: pd.DataFrame) -> tuple[_Part | None, ...]:
 
 
 def _with_periods(days: pd.DataFrame) -> pd.DataFrame:
-    dates = pd.to_datetime(days["period"])
-    return days.assign(
-        week=days["day"].to_numpy() - dates.dt.day_of_week.to_numpy(),
-        month=days["day"].to_numpy() - dates.dt.day.to_numpy() + 1,
-    )
+    """Day cells with the first day of their ISO week and of their month (ordinals)."""
+    day = days["day"].to_numpy()
+    month = (day - _EPOCH).astype("datetime64[D]").astype("datetime64[M]")
+    first_of_month = month.astype("datetime64[D]").astype(np.int64) + _EPOCH
+    return days.assign(week=day - (day - 1) % 7, month=first_of_month)  # ordinal 1: a Monday
 
 
 def _whole_aggregates(frame: pd.DataFrame, first: int, last: int) -> pd.DataFrame:
@@ -207,9 +220,7 @@ def _whole_aggregates(frame: pd.DataFrame, first: int, last: int) -> pd.DataFram
     aggregates = frame[
         frame["grain"].isin(["week", "month"]) & ~frame["category"].isin(_NO_TIME_RELATION)
     ].copy()
-    length = np.where(
-        aggregates["grain"] == "week", 7, pd.to_datetime(aggregates["period"]).dt.days_in_month
-    )
+    length = np.where(aggregates["grain"] == "week", 7, days_in_month(aggregates["day"]))
     aggregates = aggregates[(aggregates["day"] >= first) & (aggregates["day"] + length - 1 <= last)]
     aggregates = aggregates.sort_values(["breakdown", "category", "grain", "day"])
     return aggregates.assign(relation=np.arange(len(aggregates)))

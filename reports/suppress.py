@@ -295,8 +295,8 @@ class _State:
         names = _shared_text(frame["breakdown"])
         grains = _shared_text(frame["grain"])
         start = relations.ordinals(frame["period"])
-        days_in_month = pd.to_datetime(frame["period"]).dt.days_in_month.to_numpy()
-        end = start + np.select([grains == "day", grains == "week"], [0, 6], days_in_month - 1)
+        month_length = relations.days_in_month(start)
+        end = start + np.select([grains == "day", grains == "week"], [0, 6], month_length - 1)
         frozen_withheld = frame["frozen"].to_numpy(dtype=bool) & withheld
         truth = _fill_determined(rel, _distrust_revised(rel, truth, frozen_withheld))
         sums = rel.matrix @ np.nan_to_num(truth)
