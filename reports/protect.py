@@ -22,7 +22,7 @@ import pandas as pd
 
 from connectors.catalog import BREAKDOWNS
 from reports.cells import COLUMNS, FIGURES, KEY
-from reports.grid import Window
+from reports.grid import Window, as_dates
 from reports.status import GA4_OTHER, GA4_OTHER_CATEGORY, PRIMARY, PUBLISHED, SECONDARY, WITHHELD
 from store.db import Store
 
@@ -110,7 +110,7 @@ def protect_with_witnesses(
 
 def load(cells: pd.DataFrame, info: dict, labels: pd.DataFrame, flags: pd.DataFrame) -> Release:
     """Rebuild a stored release, checking that it still keeps the promise."""
-    cells = cells.assign(period=pd.to_datetime(cells["period"]).dt.date)
+    cells = cells.assign(period=as_dates(cells["period"]))
     return Release(
         cells=cells,
         k=int(info["k"]),
@@ -138,7 +138,7 @@ def _publishable(raw: pd.DataFrame, window: Window) -> pd.DataFrame:
         for grain in b.grains
     ]
     grid = pd.concat(wanted, ignore_index=True)
-    raw = raw[COLUMNS].assign(period=pd.to_datetime(raw["period"]).dt.date)
+    raw = raw[COLUMNS].assign(period=as_dates(raw["period"]))
     return raw.merge(grid, on=["breakdown", "grain", "period"], how="inner")
 
 

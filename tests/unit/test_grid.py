@@ -4,6 +4,7 @@ import pytest
 
 from reports.grid import (
     Window,
+    as_dates,
     ga4_period,
     parse_ga4_period,
     period_end,
@@ -62,3 +63,34 @@ def test_snap_without_enough_history_has_no_previous_run():
     selection = snap(date(2026, 1, 1), date(2026, 2, 28), "month", available)
     assert selection.previous == ()
     assert snap(date(2027, 1, 1), date(2027, 1, 2), "month", available).periods == ()
+
+
+def test_periods_become_dates_whatever_they_came_as():
+    import pandas as pd
+
+    given = pd.Series(
+        [date(2026, 3, 2), pd.Timestamp("2026-02-28"), "2026-03-02", None],
+        index=[7, 3, 5, 9],
+        dtype=object,
+    )
+    dates = as_dates(given)
+    assert dates.index.tolist() == [7, 3, 5, 9]
+    assert dates.tolist()[:3] == [date(2026, 3, 2), date(2026, 2, 28), date(2026, 3, 2)]
+    assert pd.isna(dates.iloc[3])
+
+
+def test_calendar_arithmetic_on_day_ordinals_matches_the_dates():
+    from datetime import timedelta
+
+    import numpy as np
+    import pandas as pd
+
+    from reports.relations import days_in_month, ordinals
+
+    days = [date(2023, 12, 25) + timedelta(n) for n in range(800)]  # a leap February inside
+    numbers = np.array([d.toordinal() for d in days])
+    assert ordinals(pd.Series(days, dtype=object)).tolist() == numbers.tolist()
+    lengths = [
+        (date(d.year + d.month // 12, d.month % 12 + 1, 1) - d.replace(day=1)).days for d in days
+    ]
+    assert days_in_month(numbers).tolist() == lengths
