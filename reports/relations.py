@@ -146,8 +146,13 @@ def ordinals(periods: pd.Series) -> np.ndarray:
 
 def days_in_month(day: np.ndarray) -> np.ndarray:
     """The length of the month holding each day (`date.toordinal()` values)."""
-    month = (np.asarray(day) - _EPOCH).astype("datetime64[D]").astype("datetime64[M]")
+    month = _months(day)
     return ((month + 1).astype("datetime64[D]") - month.astype("datetime64[D]")).astype(int)
+
+
+def _months(day: np.ndarray) -> np.ndarray:
+    """The month (numpy `datetime64[M]`) holding each day (`date.toordinal()` values)."""
+    return (np.asarray(day) - _EPOCH).astype("datetime64[D]").astype("datetime64[M]")
 
 
 def _category_relations(frame: pd.DataFrame):
@@ -210,8 +215,7 @@ def _time_relations(frame: pd.DataFrame) -> tuple[_Part | None, ...]:
 def _with_periods(days: pd.DataFrame) -> pd.DataFrame:
     """Day cells with the first day of their ISO week and of their month (ordinals)."""
     day = days["day"].to_numpy()
-    month = (day - _EPOCH).astype("datetime64[D]").astype("datetime64[M]")
-    first_of_month = month.astype("datetime64[D]").astype(np.int64) + _EPOCH
+    first_of_month = _months(day).astype("datetime64[D]").astype(np.int64) + _EPOCH
     return days.assign(week=day - (day - 1) % 7, month=first_of_month)  # ordinal 1: a Monday
 
 

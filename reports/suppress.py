@@ -438,7 +438,8 @@ class _State:
     def attack(
         self, only: pd.DataFrame | None = None, exact: bool = False, figure: str | None = None
     ) -> pd.DataFrame:
-        """Protected figures not yet proven safe: cell, figure, and inner bounds low, high.
+        """Protected figures not yet proven safe: cell, figure, and inner bounds low, high;
+        of every figure, or of `figure` alone.
 
         The true figures are a feasible point, so the LP rounds start from them; no LP is spent
         proving exposure, since a repair is cheaper than an exact interval.
