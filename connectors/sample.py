@@ -22,6 +22,7 @@ import pandas as pd
 from connectors.base import ReportRequest, ReportResult
 from connectors.catalog import TIME_DIMENSIONS
 from connectors.sample_property import (
+    DAY_RUNS,
     SampleData,
     generate,
     oslo_today,
@@ -264,13 +265,20 @@ class SampleConnector:
         self._thresholding = thresholding
         self._lock = threading.Lock()
         _copy_in(self._db, "days", _days_table(first, last))
-        # Sessions are stored in date order: each day is a run of session ids.
-        runs = self._db.execute(
-            "SELECT day, min(sid), max(sid) FROM sessions GROUP BY day ORDER BY day"
-        ).fetchnumpy()
+        runs = self._day_runs()
         self._run_days, self._run_lo, self._run_hi = (
-            np.asarray(runs[c]) for c in ("day", "min(sid)", "max(sid)")
+            runs[c].to_numpy() for c in ("day", "lo", "hi")
         )
+
+    def _day_runs(self) -> pd.DataFrame:
+        """Each day's run of session ids: written beside the property by `kanon sample`
+        (reading them from a scale-100 property's 18 million sessions took 0.15 s of every
+        sync), else from the sessions (a folder written before, or a generated property)."""
+        if self._folder is not None and (self._folder / DAY_RUNS).is_file():
+            return pd.read_parquet(self._folder / DAY_RUNS)
+        return self._db.execute(
+            "SELECT day, min(sid) AS lo, max(sid) AS hi FROM sessions GROUP BY day ORDER BY day"
+        ).df()
 
     @property
     def data(self) -> SampleData:

@@ -551,6 +551,28 @@ def generate(seed: int = 7, scale: float = 1.0, today: date | None = None) -> Sa
 # --- files ---------------------------------------------------------------------------------
 
 
+DAY_RUNS = "day_runs.parquet"
+
+
+def day_runs(sessions: pd.DataFrame) -> pd.DataFrame:
+    """Each day's first and last session id (sessions are stored in day order, so a day's
+    sessions are one run of ids): how a connector finds a range's sessions."""
+    day = sessions["day"].to_numpy()
+    sid = sessions["sid"].to_numpy()
+    if len(day) == 0:
+        return pd.DataFrame({"day": day, "lo": sid, "hi": sid})
+    if (np.diff(day) < 0).any():
+        raise ValueError("Sessions must be in day order.")
+    starts = np.flatnonzero(np.r_[True, day[1:] != day[:-1]])
+    return pd.DataFrame(
+        {
+            "day": day[starts],
+            "lo": np.minimum.reduceat(sid, starts),
+            "hi": np.maximum.reduceat(sid, starts),
+        }
+    )
+
+
 def write_sample(folder: Path, seed: int, scale: float, today: date | None) -> Path:
     """Write the generated property to `folder` as Parquet plus meta.json; returns the folder."""
     data = generate(seed, scale, today)
@@ -558,6 +580,7 @@ def write_sample(folder: Path, seed: int, scale: float, today: date | None) -> P
     folder.mkdir(parents=True, exist_ok=True)
     data.sessions.to_parquet(folder / "sessions.parquet", index=False)
     data.pageviews.to_parquet(folder / "pageviews.parquet", index=False)
+    day_runs(data.sessions).to_parquet(folder / DAY_RUNS, index=False)
     (folder / "meta.json").write_text(json.dumps(data.meta, indent=2) + "\n", encoding="utf-8")
     return folder
 

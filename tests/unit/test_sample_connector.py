@@ -312,6 +312,7 @@ def test_write_sample_round_trip(tmp_path):
     assert {p.name for p in folder.iterdir()} == {
         "sessions.parquet",
         "pageviews.parquet",
+        "day_runs.parquet",
         "meta.json",
     }
     loaded = SampleConnector(data_dir=folder)
@@ -324,6 +325,21 @@ def test_write_sample_round_trip(tmp_path):
         pd.testing.assert_frame_equal(
             loaded.run(request(dims, *MONTH)).rows, fresh.run(request(dims, *MONTH)).rows
         )
+
+
+def test_day_runs_written_beside_the_property_are_the_sessions_own(tmp_path):
+    folder = write_sample(tmp_path / "sample", seed=5, scale=0.2, today=TODAY)
+    written = pd.read_parquet(folder / "day_runs.parquet")
+    sessions = pd.read_parquet(folder / "sessions.parquet")
+    counted = sessions.groupby("day")["sid"].agg(lo="min", hi="max").reset_index()
+    assert len(written) == sessions["day"].nunique() > 300
+    assert (written.to_numpy() == counted.to_numpy()).all()
+    # A folder written before the runs were: the connector finds them in the sessions.
+    with_runs = SampleConnector(data_dir=folder).run(request(("date",), *MONTH)).rows
+    (folder / "day_runs.parquet").unlink()
+    without = SampleConnector(data_dir=folder).run(request(("date",), *MONTH)).rows
+    pd.testing.assert_frame_equal(with_runs, without)
+    assert len(with_runs) == 30
 
 
 # Runs of periods longer than one chunk (a month), starting mid-week and mid-month.
