@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from connectors.catalog import BREAKDOWNS
 from reports.cells import COLUMNS, FIGURES, KEY
@@ -64,6 +65,9 @@ class Release:
         return self.labels.get((breakdown, category), category)
 
 
+TEXT_KEY = ["breakdown", "grain", "category"]
+
+
 def protect(
     raw: pd.DataFrame,
     k: int,
@@ -92,11 +96,15 @@ def protect_with_witnesses(
 
     cells["frozen"] = False
     cells = _with_frozen(cells, _frozen_cells(previous, k, window))
+    # Suppression sorts, filters and takes rows of every cell (476,000 at scale 100): on
+    # categorical codes several times faster than on text. Sorted categories (astype's) keep
+    # the rows in text order.
+    cells = cells.astype({column: "category" for column in TEXT_KEY})
     cells, witnesses = _withhold(cells, k)
     cells = cells.drop(columns="frozen").sort_values(KEY)
     if witnesses is not None:
         witnesses = witnesses.renumbered(cells.index.to_numpy())
-    cells = cells.reset_index(drop=True)
+    cells = _as_text(cells.reset_index(drop=True), TEXT_KEY)
     release = Release(
         cells=cells,
         k=k,
@@ -155,6 +163,19 @@ def _frozen_cells(previous: Release | None, k: int, window: Window) -> pd.DataFr
     cells = previous.cells
     kept = (cells["period"] >= window.first_day).to_numpy()
     return cells if kept.all() else cells[kept]
+
+
+def _as_text(cells: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """The columns as text, as the store reads them (a categorical one, or one that residual
+    rows turned into objects). Through Arrow: decoding a scale-100 release's categories takes
+    0.01 s, where pandas' own conversion took 0.47 s. `cells` has a RangeIndex."""
+    text = {}
+    for column in columns:
+        values = pa.array(cells[column])
+        if pa.types.is_dictionary(values.type):
+            values = values.dictionary_decode()
+        text[column] = values.to_pandas()
+    return cells.assign(**text)
 
 
 def _with_frozen(cells: pd.DataFrame, frozen: pd.DataFrame) -> pd.DataFrame:

@@ -173,9 +173,11 @@ def _gaps(frame: pd.DataFrame) -> pd.DataFrame:
     parts = frame[candidate & frame["period"].isin(periods).to_numpy()]
     if parts.empty:  # only site totals: nothing to add up
         return pd.DataFrame(columns=[*key, *ADDITIVE])
-    has_residual = parts["category"].isin(RESIDUALS).groupby([parts[c] for c in key]).any()
-    frozen = parts.groupby(key)["frozen"].any()
-    sums = parts.groupby(key)[list(ADDITIVE)].sum(min_count=1)
+    # observed=True: protect hands over categorical keys, whose unused combinations are no groups
+    groups = [parts[c] for c in key]
+    has_residual = parts["category"].isin(RESIDUALS).groupby(groups, observed=True).any()
+    frozen = parts.groupby(key, observed=True)["frozen"].any()
+    sums = parts.groupby(key, observed=True)[list(ADDITIVE)].sum(min_count=1)
     sums = sums[~(has_residual | frozen).reindex(sums.index).to_numpy()].reset_index()
     totals = frame.loc[frame["breakdown"] == OVERVIEW, ["grain", "period", *ADDITIVE]]
     merged = sums.merge(totals, on=["grain", "period"], suffixes=("", "_total"))

@@ -7,6 +7,7 @@ from reports import protect
 from reports.cells import COLUMNS, FIGURES, SITE_TOTAL
 from reports.grid import Window
 from reports.status import GA4_OTHER, PRIMARY, PUBLISHED, WITHHELD
+from store.db import Store, replace_release
 
 TODAY = date(2026, 11, 29)
 WINDOW = Window.on(TODAY, retention_months=14, settle_days=3)
@@ -199,3 +200,23 @@ def test_revised_raw_figures_of_frozen_cells_are_not_trusted(monkeypatch):
     )
     assert calls, "a revised raw figure that breaks a published relation was used as it is"
     assert audit.audit(second.cells, 10).ok
+
+
+def test_a_built_release_reads_like_a_stored_one(tmp_path):
+    """Protect works on categorical keys; its release has text keys in key order, as one read
+    back from the store has, residual rows (text added to the categories) included."""
+    day = date(2026, 11, 2)
+    rows = [cell("overview", "day", day, SITE_TOTAL, 500, sessions=1500)]  # 200 unattributed
+    rows += [cell("browsers", "day", day, name, 200) for name in ("Ørn", "Chrome", "Æble")]
+    rows += [cell("browsers", "day", day, "Lynx", 3, sessions=100)]
+    built = protect.protect(raw_frame(rows), k=10, window=WINDOW)
+    assert "(unattributed)" in set(built.cells["category"])
+    store = Store(tmp_path / "kanon.duckdb")
+    with store.transaction() as con:
+        replace_release(con, built.cells, {"release_id": 1, "k": 10})
+    stored = protect.current(store)
+    for column in ("breakdown", "grain", "category"):
+        assert built.cells[column].dtype == stored.cells[column].dtype, column
+    pd.testing.assert_frame_equal(built.cells, stored.cells, check_dtype=False)
+    keys = built.cells[["breakdown", "grain", "category"]].astype(object)
+    assert list(keys.itertuples(index=False)) == sorted(keys.itertuples(index=False))
