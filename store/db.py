@@ -7,6 +7,7 @@ anything fails, the previous release stays exactly as it was.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -61,6 +62,9 @@ TABLES = (
     "syncs",
 )
 RETAINED_TABLES = ("raw_cells", "period_flags", "release_cells")
+PERIOD_KEY = "breakdown, grain, period"
+
+log = logging.getLogger(__name__)
 
 
 class StoreError(RuntimeError):
@@ -239,8 +243,11 @@ def replace_release(
     Call it inside `Store.transaction`: a cell held twice is found once the rows are written
     (half the time of checking the frame before), and the error rolls them back."""
     _drop_release_key(con)
-    con.execute("DELETE FROM release_cells")
-    _insert(con, "release_cells", cells, "INSERT")
+    con.register("incoming", _arrow(cells))
+    try:
+        _write_release_cells(con, _typed_as_table(con, "release_cells", "incoming"))
+    finally:
+        con.unregister("incoming")
     if _holds_a_key_twice(con):
         raise StoreError("The release holds a cell twice; nothing was written. Report this bug.")
     con.execute("DELETE FROM release_proofs")
@@ -248,6 +255,62 @@ def replace_release(
     columns = ", ".join(info)
     marks = ", ".join("?" for _ in info)
     con.execute(f"INSERT INTO releases ({columns}) VALUES ({marks})", list(info.values()))
+
+
+def _write_release_cells(con: duckdb.DuckDBPyConnection, new: str) -> None:
+    """Make release_cells hold exactly the rows of the query `new`.
+
+    Only the periods whose rows changed are rewritten: a daily sync changes a few dozen of a
+    release's thousands (frozen periods never change), and writing all 476,000 rows of a
+    scale-100 release took 0.3 s, inside the lock the dashboard waits for. Then the whole table
+    is checked against `new` (its count and the sum of its rows' hashes) and written whole
+    should they differ."""
+    row_hash = _row_hash(con)
+    _write_changed_periods(con, new, row_hash)
+    whole = f"SELECT count(*), sum({row_hash}) FROM {{}}"
+    written, wanted = (con.execute(whole.format(q)).fetchall() for q in ("release_cells", new))
+    if written != wanted:
+        log.warning("The release's changed periods did not give the new release; writing it whole")
+        con.execute("DELETE FROM release_cells")
+        con.execute(f"INSERT INTO release_cells SELECT * FROM {new}")
+
+
+def _write_changed_periods(con: duckdb.DuckDBPyConnection, new: str, row_hash: str) -> None:
+    """Rewrite the (breakdown, grain, period) whose rows differ between release_cells and `new`
+    (compared by their count and the sum of their rows' hashes); drop those `new` lacks."""
+    checksums = f"SELECT {PERIOD_KEY}, count(*) AS n, sum({row_hash}) AS h FROM {{}} GROUP BY ALL"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE changed_periods AS SELECT {PERIOD_KEY} "
+        f"FROM ({checksums.format('release_cells')}) old "
+        f"FULL JOIN ({checksums.format(new)}) new USING ({PERIOD_KEY}) "
+        "WHERE old.n IS DISTINCT FROM new.n OR old.h IS DISTINCT FROM new.h"
+    )
+    con.execute(
+        "DELETE FROM release_cells r USING changed_periods c "
+        "WHERE r.breakdown = c.breakdown AND r.grain = c.grain AND r.period = c.period"
+    )
+    con.execute(
+        f"INSERT INTO release_cells SELECT * FROM {new} SEMI JOIN changed_periods "
+        f"USING ({PERIOD_KEY})"
+    )
+    con.execute("DROP TABLE changed_periods")
+
+
+def _typed_as_table(con: duckdb.DuckDBPyConnection, table: str, frame: str) -> str:
+    """A query of the registered `frame` with `table`'s columns, in its order and types (a
+    column the frame lacks is NULL, as an INSERT naming the frame's columns would leave it)."""
+    given = set(con.sql(f"SELECT * FROM {frame}").columns)
+    columns = con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {table})").fetchall()
+    typed = [
+        f"CAST({name} AS {kind}) AS {name}" if name in given else f"NULL::{kind} AS {name}"
+        for name, kind in columns
+    ]
+    return f"(SELECT {', '.join(typed)} FROM {frame})"
+
+
+def _row_hash(con: duckdb.DuckDBPyConnection) -> str:
+    columns = [row[0] for row in con.execute("DESCRIBE release_cells").fetchall()]
+    return f"hash({', '.join(columns)})"
 
 
 def _arrow(frame: pd.DataFrame) -> pa.Table:
@@ -266,7 +329,7 @@ def _drop_release_key(con: duckdb.DuckDBPyConnection) -> None:
     keyed = con.execute(
         "SELECT count(*) FROM duckdb_constraints() "
         "WHERE table_name = 'release_cells' AND constraint_type = 'PRIMARY KEY'"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if keyed:
         con.execute("CREATE TABLE release_cells_unkeyed AS SELECT * FROM release_cells")
         con.execute("DROP TABLE release_cells")

@@ -125,3 +125,81 @@ def test_raw_cells_can_leave_out_what_the_release_already_published(tmp_path):
             con, raw.iloc[:0].drop(columns="status"), day, unless_released_as="published"
         )
     assert needed["category"].tolist() == ["Lynx"]  # the withheld cell's raw figures only
+
+
+def _full_release(rows):
+    """Release cells with every figure: (breakdown, grain, period, category, sessions, status)."""
+    import numpy as np
+    import pandas as pd
+
+    frame = pd.DataFrame(rows, columns=["breakdown", "grain", "period", "category", "sessions",
+                                        "status"])  # fmt: skip
+    names = ["users", "views", "engagement_seconds", "session_seconds", "engaged_sessions"]
+    figures = {name: frame["sessions"] * n for n, name in enumerate(names, 2)}
+    frame = frame.assign(**figures)
+    withheld = frame["status"] != "published"
+    frame.loc[withheld, ["sessions", *figures]] = np.nan
+    return frame
+
+
+def _stored(store):
+    cells, _ = store.read_release()
+    key = ["breakdown", "grain", "period", "category"]
+    return cells.sort_values(key).reset_index(drop=True).astype(str)
+
+
+def _wanted(frame, columns):
+    key = ["breakdown", "grain", "period", "category"]
+    return frame[columns].sort_values(key).reset_index(drop=True).astype(str)
+
+
+def test_a_new_release_rewrites_only_what_changed_and_ends_equal_to_it(tmp_path, caplog):
+    """Releases one after another: a figure, a status and a blank changed inside a period, a
+    period gone and one added, a category added; the stored release equals each exactly."""
+    from datetime import date
+
+    from store.db import replace_release
+
+    d1, d2, d3, w1 = date(2026, 2, 2), date(2026, 2, 3), date(2026, 2, 4), date(2026, 2, 2)
+    base = [("browsers", "day", d1, "Firefox", 30, "published"),
+            ("browsers", "day", d1, "Lynx", 3, "primary"),
+            ("browsers", "day", d2, "Firefox", 40, "published"),
+            ("browsers", "week", w1, "Firefox", 90, "published"),
+            ("overview", "day", d1, "(all visits)", 33, "published")]  # fmt: skip
+    releases = [
+        base,
+        [*base[:2], ("browsers", "day", d2, "Firefox", 41, "published"), *base[3:]],  # a figure
+        [base[0], ("browsers", "day", d1, "Lynx", 3, "secondary"), *base[2:]],  # a status
+        [("browsers", "day", d1, "Firefox", 30, "secondary"), *base[1:]],  # a blank
+        [*base[:2], *base[3:], ("browsers", "day", d3, "Edge", 12, "published")],  # gone, added
+        [*base, ("browsers", "day", d2, "Edge", 11, "published")],  # a category more
+        base,
+    ]
+    store = Store(tmp_path / "kanon.duckdb")
+    for number, rows in enumerate(releases, 1):
+        new = _full_release(rows)
+        with store.transaction() as con:
+            replace_release(con, new, {"release_id": number, "k": 10})
+        stored = _stored(store)
+        assert stored.equals(_wanted(new, list(stored.columns))), number
+    assert "writing it whole" not in caplog.text  # the changed periods alone made each one
+
+
+def test_a_release_whose_changed_periods_were_missed_is_written_whole(tmp_path, monkeypatch,
+                                                                       caplog):  # fmt: skip
+    from datetime import date
+
+    from store import db
+
+    day = date(2026, 2, 2)
+    store = Store(tmp_path / "kanon.duckdb")
+    first = _full_release([("browsers", "day", day, "Firefox", 30, "published")])
+    with store.transaction() as con:
+        db.replace_release(con, first, {"release_id": 1, "k": 10})
+    monkeypatch.setattr(db, "_write_changed_periods", lambda con, new, row_hash: None)
+    second = _full_release([("browsers", "day", day, "Firefox", 31, "published")])
+    with store.transaction() as con:
+        db.replace_release(con, second, {"release_id": 2, "k": 10})
+    stored = _stored(store)
+    assert stored.equals(_wanted(second, list(stored.columns)))
+    assert "writing it whole" in caplog.text
