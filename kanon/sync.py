@@ -1,11 +1,11 @@
 """A sync: pull aggregates, store them, protect them, publish the release — all or nothing.
 
 Fetching happens first, outside the store (the last release is read meanwhile, in one short
-connection); then the release is built through `reports.protect` from what the store holds
-plus what was fetched, and checked with the attacker's audit, with no
-connection open, so the dashboard keeps reading the last release meanwhile. Finally one short
-transaction stores the raw cells, purges what left the retention window and replaces the
-release. Any failure before or during it leaves the last good release in place.
+connection); then the release is built through `reports.protect` from what the store holds plus
+what was fetched, and checked with the attacker's audit, with no connection open, so the
+dashboard keeps reading the last release meanwhile. Finally one short transaction stores the
+raw cells, purges what left the retention window and replaces the release (rewriting only the
+periods that changed). Any failure before or during it leaves the last good release in place.
 """
 
 from __future__ import annotations
@@ -223,9 +223,11 @@ def _last_release(store: Store, window: Window) -> LastRelease:
     with store.connect() as con:
         info = latest_release(con)
         return LastRelease(
-            info, _previous_release(con, info, window), read_table(con, "labels"),
-            release_proofs(con),
-        )  # fmt: skip
+            info=info,
+            previous=_previous_release(con, info, window),
+            labels=read_table(con, "labels"),
+            proven=release_proofs(con),
+        )
 
 
 def _publish(
