@@ -403,3 +403,22 @@ def test_colliding_group_hashes_fall_back_to_an_exact_count(sample, monkeypatch)
     expected = sample.run(request(dims, start, end)).rows
     monkeypatch.setattr(module, "_group_hash", lambda dimensions: "hash(0)")  # every row alike
     pd.testing.assert_frame_equal(sample.run(request(dims, start, end)).rows, expected)
+
+
+def test_only_a_report_counted_in_chunks_maps_its_large_arrays(sample, monkeypatch):
+    import connectors.sample as module
+
+    calls: list[tuple[int, int]] = []
+    monkeypatch.setattr(module, "_mallopt", lambda: lambda *args: calls.append(args) or 1)
+    dims, start, end = ("date",), date(2025, 7, 1), date(2026, 5, 31)
+    sample.run(request(dims, start, end, ("activeUsers",)))  # a year in one chunk at scale 1
+    assert calls == []
+    monkeypatch.setattr(module, "CHUNK_SESSIONS", 1)  # a month a chunk
+    sample.run(request(dims, start, end, ("activeUsers",)))
+    threshold = module.M_MMAP_THRESHOLD
+    assert calls == [(threshold, module.MAPPED_FROM), (threshold, module.MAPPED_AFTER)]
+    calls.clear()
+    monkeypatch.setattr(module.SampleConnector, "_chunk_rows", lambda *a: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        sample.run(request(dims, start, end, ("activeUsers",)))
+    assert calls[-1] == (threshold, module.MAPPED_AFTER)  # set back whatever happens
