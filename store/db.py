@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS period_flags (
     PRIMARY KEY (breakdown, grain, period));
 CREATE TABLE IF NOT EXISTS labels (
     breakdown VARCHAR, category VARCHAR, label VARCHAR, PRIMARY KEY (breakdown, category));
--- No key index on the release: it is replaced whole, and checked for unique keys before.
+-- No key index on the release: a sync rewrites its changed periods and checks unique keys.
 CREATE TABLE IF NOT EXISTS release_cells ({CELL_KEY}, {FIGURE_COLUMNS}, status VARCHAR);
 CREATE TABLE IF NOT EXISTS release_proofs (fingerprint VARCHAR PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS releases (
