@@ -174,7 +174,7 @@ def _freed_arrays_returned(wanted: bool) -> Iterator[None]:
     user) pairs). After the first such free, glibc's allocator raises its mmap threshold and
     keeps the later ones in its arenas: about 150 MiB after a scale-100 first sync's fetch,
     under everything protect and the audit then allocate (that sync's peak 870-1,085 MiB before,
-    about 810 MiB after, for 3 s more of its 39 s). A single chunk (a daily sync's reports) is
+    820-830 MiB after, for 3 s more of its 39 s). A single chunk (a daily sync's reports) is
     left alone: mapping its every array cost 0.1-0.3 s. A no-op without glibc."""
     mallopt = _mallopt() if wanted else None
     if mallopt is None:
