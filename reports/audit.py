@@ -4,53 +4,19 @@
 statuses present. It needs no true figure. `AuditResult.ok` is False when any protected figure
 is exposed; `exposed` lists them (breakdown, grain, period, category, figure, low, high).
 
-The attacker knows every published figure, the relations that hold between figures
-(`reports.relations`) and that every cell is at least 0. For every protected cell (status
-PRIMARY: fewer than k users, or a residual of rows GA4 did not return) and every additive
-figure, the attacker's interval `[low, high]` is the min and max of that figure over all
-solutions of the published relations. The figure is **exposed** when the interval is narrower
-than `required_width(figure, k)`; for counts that also covers an interval inside [1, k-1]
-(whose width is at most k-2).
+The attacker (PRIVACY.md, "The attacker") knows every published figure, the relations between
+figures (`reports.relations`), what the release's shape says (`reports.shape.floors`), that
+every figure is >= 0 and that engaged sessions <= sessions in every cell (`LINKED`: the two
+are solved as one system). A protected figure is **exposed** when its interval over all
+solutions is narrower than `required_width` (PRIVACY.md, "Required widths").
 
-Required width (`WIDTH_UNITS`, in units of k). Counts (sessions, views, engaged sessions): k.
-A visitor brings at least one session, so an interval narrower than k tells a small group's
-size, or how many of it engaged, to within fewer than k visitors. Engaged sessions are held to
-the same rule: pinning them says how a handful of visitors behaved (e.g. that all of them
-bounced). It is the costly one: on a small site it roughly doubles the sessions withheld
-beyond primary suppression (see benchmarks/bench_protect.py). Seconds (engagement and session
-seconds): k x 10 s. Seconds reveal no head count, so the risk is pinning a small group's time;
-10 s is the least time GA4 itself counts as engagement (its engaged-session threshold), so the
-attacker must stay unsure by at least k visitors' worth of it. That rules out exact and
-near-exact derivation (the real danger: subtraction) without making bounce-heavy cells, whose
-true seconds are near zero, unprotectable.
-
-Not modelled: links between figures of one cell (engaged sessions <= sessions) and knowledge
-from outside the release. GA4 `(other)` rows are withheld but not audited as sensitive: the
-release no longer says how many users they had (`sensitive=` widens the check).
-
-The method, cheapest first:
-1. Figures are independent (each has its own relations), so each is a separate problem; its
-   unknowns are the withheld cells, and published cells are constants in the bounds.
-   Withheld cells interact only through relations holding two or more of them: the connected
-   components of that graph are independent blocks.
-2. Interval propagation gives valid outer bounds in linear time: a cell whose outer interval is
-   already too narrow is exposed without an LP (and in a one-relation block it is exact).
-3. Feasible points give inner bounds: the hull of any solutions found lies inside the interval.
-   Batched LP rounds per block push every undecided cell up (or down) to the level that would
-   make it safe, capped, and with distinct weights so cells competing for one relation's mass
-   are served in turn rather than all left short; they run while they decide cells faster than
-   the next step would.
-4. Cells still undecided get their own LPs (max, then min): the exact interval.
-Before any LP, a sync's audit checks the feasible points protect found (`Witnesses`: the
-points reaching each protected cell's inner bounds) against the system it built itself; the
-hull of those that hold is a certificate, so protect's work is not repeated, and a point that
-breaks a relation is dropped. A wrong point can cost LPs, never a verdict: the audit can still
-refute protect. `kanon audit` on a stored release has no witnesses and solves everything.
-LPs are solved with HiGHS (`reports.lp`: one model per block, solved again with other costs
-and bounds from the last basis). Relations are bounds on sums (equalities, or inequalities
-where GA4 folded rows into `(other)`), widened by a tiny band for the rounding of GA4's
-averages, and enter the LP as ranged rows. `exposures` in its
-inexact mode, seeded with the true figures, is what `reports.suppress` builds on.
+The method, cheapest first (PRIVACY.md, "The audit and its proofs"): independent blocks per
+unit of figures (`UNITS`); interval propagation for outer bounds; feasible points for inner
+bounds (batched LP rounds, and the points protect found, checked first: `Witnesses`); one LP
+per cell still undecided; blocks proven by an earlier audit (the same fingerprint) are not
+solved again. LPs are HiGHS models (`reports.lp`) re-solved warm from the last basis.
+`exposures` in its inexact mode, seeded with the true figures, is what `reports.suppress`
+builds on.
 """
 
 from __future__ import annotations
@@ -70,8 +36,8 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from connectors.catalog import ADDITIVE
-from reports import lp, relations
-from reports.status import PRIMARY, WITHHELD
+from reports import lp, relations, shape
+from reports.status import EMPTY, PRIMARY, WITHHELD
 
 COUNTS = ("sessions", "views", "engaged_sessions")
 SECONDS_PER_VISITOR = 10.0  # GA4's engaged-session threshold: the unit for seconds figures
@@ -84,6 +50,13 @@ WIDTH_UNITS: dict[str, float] = {
 # Relations hold exactly for counts (integers); seconds are GA4 averages times sessions,
 # rounded to thousandths, so their relations hold up to 0.01 plus half a thousandth per term.
 BAND = {"seconds": (0.01, 0.0005), "counts": (1e-6, 0.0)}
+# Figures linked within one cell, (smaller, larger): GA4's engaged sessions are a share of the
+# sessions. The attacker may use the link, so the pair is attacked as one system.
+LINKED = ("engaged_sessions", "sessions")
+UNITS: tuple[tuple[str, ...], ...] = (
+    LINKED,
+    *((figure,) for figure in ADDITIVE if figure not in LINKED),
+)
 _ROUNDS = 200  # batched LP rounds (until they stall) before one LP per cell
 _PROPAGATION_PASSES = 40
 _ROUND_CELLS_PER_VARIABLE = 1e-3  # cells a suppress-mode round must decide, per block cell
@@ -132,14 +105,24 @@ class AuditResult:
 
 @dataclass
 class Problem:
-    """One figure's attacker problem: low <= matrix @ x <= high, x >= 0, over withheld cells."""
+    """One figure's attacker problem: low <= matrix @ x <= high, floor <= x <= ceiling, over
+    withheld cells (or, for a joint problem, several figures' withheld cells side by side)."""
 
     figure: str
     matrix: sp.csr_array  # relations x variables
     low: np.ndarray
     high: np.ndarray
-    cells: np.ndarray  # cell id of each variable
-    relations: np.ndarray  # row in `Relations.matrix` of each relation
+    cells: np.ndarray  # cell id of each variable (offset by the cell count per later figure)
+    relations: np.ndarray  # row in `Relations.matrix` of each relation (-1: a coupling)
+    floor: np.ndarray | None = None  # per variable: what the attacker knows it is at least
+    ceiling: np.ndarray | None = None  # per variable: at most (inf unless a search narrows it)
+
+    def __post_init__(self) -> None:
+        n = self.matrix.shape[1]
+        if self.floor is None:
+            self.floor = np.zeros(n)
+        if self.ceiling is None:
+            self.ceiling = np.full(n, np.inf)
 
 
 @dataclass
@@ -192,8 +175,13 @@ def audit(
     sensitive: tuple[str, ...] = (PRIMARY,),
     proven: frozenset[str] = frozenset(),
     witnesses: Witnesses | None = None,
+    listing: str = "every-period",
 ) -> AuditResult:
     """Attack a release (withheld figures NaN): the interval of every protected cell's figures.
+
+    `listing` is the rule the release's rows follow (its info's "listing"; releases before
+    issue 27 listed only visited cells: "visited"), which tells the attacker what a listed
+    withheld row means (`reports.shape.floors`).
 
     Only published figures and statuses are used; cells whose status is in `sensitive` are the
     ones to protect (PRIMARY covers cells under k users and residual cells). `proven` holds
@@ -207,20 +195,28 @@ def audit(
     rel = relations.build(cells)
     withheld = cells["status"].isin(WITHHELD).to_numpy()
     targets = np.flatnonzero(cells["status"].isin(sensitive).to_numpy() & withheld)
-    proofs = Proofs(keys=_key_hashes(cells), known=frozenset(proven))
-    claimed = _Claims(witnesses, len(cells)) if witnesses is not None else None
+    floors = shape.floors(cells, listing)
+    n = len(cells)
+    keys = _key_hashes(cells)
+    proofs = Proofs(keys=np.vstack([keys, _mix(keys + np.uint64(0x5EED))]), known=frozenset(proven))
+    empty = (cells["status"] == EMPTY).to_numpy()
+    claimed = _Claims(witnesses, n, empty) if witnesses is not None else None
 
-    def attack_figure(figure: str) -> tuple[pd.DataFrame, Stats]:
-        values = cells[figure].to_numpy(dtype=float)
-        prob = problem(rel, figure, withheld, values)
+    def attack_unit(unit: tuple[str, ...]) -> tuple[pd.DataFrame, Stats]:
+        prob = unit_problem(rel, unit, withheld, cells, floors)
         own = Stats()
-        points = claimed.for_figure(figure, prob) if claimed else None
-        hits = exposures(
-            prob, targets, required_width(figure, k), stats=own, proofs=proofs, claims=points
-        )
-        return hits.assign(figure=figure), own
+        points = claimed.for_figures(unit, prob) if claimed else None
+        found = []
+        for width, figures in _by_width(unit, k).items():
+            ids = np.concatenate([targets + unit.index(f) * n for f in figures])
+            hits = exposures(prob, ids, width, stats=own, proofs=proofs, claims=points)
+            found.append(hits)
+        hits = pd.concat(found, ignore_index=True) if found else _no_hits()
+        cell = hits["cell"].to_numpy()
+        figure = np.asarray(unit, dtype=object)[cell // n]
+        return hits.assign(cell=cell % n, figure=figure), own
 
-    attacked = for_each_figure(attack_figure)
+    attacked = for_each_unit(attack_unit)
     stats = Stats(
         lps=sum(s.lps for _, s in attacked),
         components=sum(s.components for _, s in attacked),
@@ -260,6 +256,47 @@ def for_each_figure(work: Callable[[str], T]) -> list[T]:
         return list(pool.map(work, ADDITIVE))
 
 
+def for_each_unit(work: Callable[[tuple[str, ...]], T]) -> list[T]:
+    """`work` for every attack unit (`UNITS`), on all cores, as `for_each_figure`."""
+    with ThreadPoolExecutor(max_workers=min(len(UNITS), os.cpu_count() or 1)) as pool:
+        return list(pool.map(work, UNITS))
+
+
+def unit_problem(
+    rel: relations.Relations,
+    unit: tuple[str, ...],
+    withheld: np.ndarray,
+    cells: pd.DataFrame,
+    floors: np.ndarray,
+) -> Problem:
+    """The attacker's system for one unit: a figure alone, or a linked pair solved at once."""
+    parts = [
+        problem(
+            rel,
+            figure,
+            withheld,
+            cells[figure].to_numpy(dtype=float),
+            floor=floors[:, ADDITIVE.index(figure)],
+        )
+        for figure in unit
+    ]
+    return parts[0] if len(parts) == 1 else joint(parts[0], parts[1], len(cells))
+
+
+def _by_width(unit: tuple[str, ...], k: int) -> dict[float, list[str]]:
+    """The unit's figures grouped by required width (a figure with none is not attacked)."""
+    groups: dict[float, list[str]] = {}
+    for figure in unit:
+        width = required_width(figure, k)
+        if width > 0:
+            groups.setdefault(width, []).append(figure)
+    return groups
+
+
+def _no_hits() -> pd.DataFrame:
+    return pd.DataFrame({"cell": pd.Series(dtype=int), "low": [], "high": []})
+
+
 def _describe(cells: pd.DataFrame, hits: pd.DataFrame) -> pd.DataFrame:
     keys = cells.loc[hits["cell"].to_numpy(), ["breakdown", "grain", "period", "category"]]
     described = keys.reset_index(drop=True).assign(
@@ -276,10 +313,14 @@ def problem(
     withheld: np.ndarray,
     values: np.ndarray,
     extra_band: np.ndarray | None = None,
+    floor: np.ndarray | None = None,
+    ceiling: np.ndarray | None = None,
 ) -> Problem:
     """The attacker's system for one figure: published cells moved to the bounds.
 
     `extra_band` (per relation of this figure) widens relations known not to hold exactly.
+    `floor` and `ceiling` (per cell) bound the withheld cells' values: what the attacker knows
+    of each from the release's shape, or a narrower box a search keeps its points in.
     """
     rows = rel.rows_for_figure(figure)
     matrix = rel.matrix[rows]
@@ -298,7 +339,52 @@ def problem(
         high=(rel.high[rows] + rhs + band)[keep],
         cells=np.flatnonzero(withheld),
         relations=rows[keep],
+        floor=None if floor is None else np.asarray(floor, float)[withheld],
+        ceiling=None if ceiling is None else np.asarray(ceiling, float)[withheld],
     )
+
+
+def joint(small: Problem, large: Problem, n_cells: int) -> Problem:
+    """Two figures' systems as one, with `small <= large` in every withheld cell (engaged
+    sessions <= sessions): the attacker may use that link, so the audit solves both at once.
+
+    The second figure's variables carry cell ids offset by `n_cells`. A link is added only
+    where both of a cell's variables are in a relation: a free variable can always move to
+    satisfy it, so elsewhere it bounds nothing.
+    """
+    base, _ = BAND["counts"]
+    in_small = _in_relation(small)
+    in_large = _in_relation(large)
+    shared, at_small, at_large = np.intersect1d(
+        small.cells[in_small], large.cells[in_large], return_indices=True
+    )
+    at_small = np.flatnonzero(in_small)[at_small]
+    at_large = np.flatnonzero(in_large)[at_large] + small.matrix.shape[1]
+    n_links = len(shared)
+    links = sp.csr_array(
+        (
+            np.concatenate([np.ones(n_links), -np.ones(n_links)]),
+            (np.tile(np.arange(n_links), 2), np.concatenate([at_small, at_large])),
+        ),
+        shape=(n_links, small.matrix.shape[1] + large.matrix.shape[1]),
+    )
+    matrix = sp.csr_array(sp.vstack([sp.block_diag([small.matrix, large.matrix]), links]))
+    return Problem(
+        figure=f"{small.figure}+{large.figure}",
+        matrix=matrix,
+        low=np.concatenate([small.low, large.low, np.full(n_links, -np.inf)]),
+        high=np.concatenate([small.high, large.high, np.full(n_links, base)]),
+        cells=np.concatenate([small.cells, large.cells + n_cells]),
+        relations=np.concatenate([small.relations, large.relations, np.full(n_links, -1)]),
+        floor=np.concatenate([small.floor, large.floor]),
+        ceiling=np.concatenate([small.ceiling, large.ceiling]),
+    )
+
+
+def _in_relation(prob: Problem) -> np.ndarray:
+    found = np.zeros(prob.matrix.shape[1], bool)
+    found[prob.matrix.indices] = True
+    return found
 
 
 def exposures(
@@ -347,9 +433,9 @@ def propagate(prob: Problem) -> tuple[np.ndarray, np.ndarray]:
     """Outer bounds of every variable by interval propagation over the relations."""
     coo = prob.matrix.tocoo()
     rel, var, a = coo.row, coo.col, coo.data
-    n, m = prob.matrix.shape[1], prob.matrix.shape[0]
-    low = np.zeros(n)
-    high = np.full(n, np.inf)
+    m = prob.matrix.shape[0]
+    low = prob.floor.copy()
+    high = prob.ceiling.copy()
     for _ in range(_PROPAGATION_PASSES):
         lo_t = np.where(a > 0, a * low[var], a * high[var])  # min of each term (may be -inf)
         hi_t = np.where(a > 0, a * high[var], a * low[var])  # max of each term (may be +inf)
@@ -371,7 +457,6 @@ def propagate(prob: Problem) -> tuple[np.ndarray, np.ndarray]:
         np.minimum.at(cand_hi, var, new_hi)
         cand_lo = low.copy()
         np.maximum.at(cand_lo, var, new_lo)
-        cand_lo = np.maximum(cand_lo, 0.0)
         both = np.isfinite(cand_hi) & np.isfinite(high)
         moved = np.abs(cand_hi[both] - high[both]).max(initial=0.0)
         moved = max(moved, np.abs(cand_lo - low).max(initial=0.0))
@@ -401,7 +486,7 @@ def feasible_point(prob: Problem, known: np.ndarray, lift: float = 0.0) -> np.nd
     unknown = np.isnan(known)
     in_relation = np.zeros(len(known), bool)
     in_relation[prob.matrix.indices] = True
-    point[unknown & ~in_relation] = 0.0
+    point[unknown & ~in_relation] = prob.floor[unknown & ~in_relation]
     if not (unknown & in_relation).any():
         return point
     labels = components(prob)
@@ -432,8 +517,8 @@ def _lifted(prob, vars_, rels, fixed, height) -> np.ndarray | None:
     matrix = sp.block_array(
         [[prob.matrix[rels][:, vars_], None], [-pick, sp.eye_array(len(free))]], format="csc"
     )
-    col_low = np.where(np.isnan(fixed), 0.0, fixed)
-    col_high = np.where(np.isnan(fixed), np.inf, fixed)
+    col_low = np.where(np.isnan(fixed), prob.floor[vars_], fixed)
+    col_high = np.where(np.isnan(fixed), prob.ceiling[vars_], fixed)
     model = lp.Model(
         matrix,
         row_low=np.concatenate([prob.low[rels], np.full(len(free), -np.inf)]),
@@ -615,7 +700,8 @@ def _fingerprints(prob, labels, rel_label, targets, width, keys) -> dict[int, st
     """Block label -> a 128-bit hash of the block's LP (order-independent sums of mixed terms).
 
     Terms: each coefficient with its cell's key, each relation's bounds, each target's key,
-    the figure and the required width. Equal fingerprints mean equal LPs."""
+    each variable's floor and ceiling where not [0, inf), the figure and the required width.
+    Equal fingerprints mean equal LPs."""
     coo = prob.matrix.tocoo()
     n_blocks = int(labels.max(initial=-1)) + 1
     figure = int.from_bytes(hashlib.blake2b(prob.figure.encode(), digest_size=8).digest())
@@ -635,6 +721,11 @@ def _fingerprints(prob, labels, rel_label, targets, width, keys) -> dict[int, st
             used = rel_label >= 0
             np.add.at(block, rel_label[used], rel[used])
             np.add.at(block, labels[targets], _mix(keys[cell_of[targets], j] + salt * salt))
+            boxed = np.flatnonzero((prob.floor != 0) | np.isfinite(prob.ceiling))
+            box = _mix(prob.floor[boxed].view(np.uint64) + salt) ^ _mix(
+                np.nan_to_num(prob.ceiling[boxed], posinf=-1.0).view(np.uint64) ^ salt
+            )
+            np.add.at(block, labels[boxed], _mix(keys[cell_of[boxed], j] ^ box))
             halves.append(_mix(block + _mix(constant + salt)))
     return {
         int(label): f"{halves[0][label]:016x}{halves[1][label]:016x}"
@@ -657,8 +748,10 @@ class Block:
         self.stats = stats
         self.round = 0
         self.hull: Hull | None = None
-        self.low = np.zeros(n)
-        self.high = np.full(n, np.inf)
+        self.floor = prob.floor[vars_]
+        self.ceiling = prob.ceiling[vars_]
+        self.low = self.floor.copy()
+        self.high = self.ceiling.copy()
         self.model = lp.Model(
             prob.matrix[rels][:, vars_],
             row_low=prob.low[rels],
@@ -677,7 +770,7 @@ class Block:
 
     def free(self, var: int) -> None:
         """Withhold variable `var` again (undo `fix`)."""
-        self._bound(var, 0.0, np.inf)
+        self._bound(var, self.floor[var], self.ceiling[var])
 
     def _bound(self, var: int, low: float, high: float) -> None:
         self.low[var], self.high[var] = low, high
@@ -828,26 +921,47 @@ class Hull:
 class _Claims:
     """Witness points (`Witnesses`) placed on the cells of the release under audit."""
 
-    def __init__(self, witnesses: Witnesses, cells: int) -> None:
+    def __init__(self, witnesses: Witnesses, cells: int, empty: np.ndarray | None = None) -> None:
         self.witnesses = witnesses
         self.cell_of_row = np.where(witnesses.cells < cells, witnesses.cells, -1)
         self.row_of_cell = np.full(cells, -1)  # -1: no claim about the cell
         known = self.cell_of_row >= 0
         self.row_of_cell[self.cell_of_row[known]] = np.flatnonzero(known)
+        # Rows the release lists for empty cells (after the search): claimed at 0.
+        self.empty = np.zeros(cells, bool) if empty is None else empty
 
     def for_figure(self, figure: str, prob: Problem) -> _FigureClaims:
-        i = ADDITIVE.index(figure)
-        rows = self.row_of_cell[prob.cells]
-        base = np.where(rows >= 0, self.witnesses.values[rows, i], np.nan)
-        var_of = np.full(len(self.row_of_cell), -1)
+        return self.for_figures((figure,), prob)
+
+    def for_figures(self, figures: tuple[str, ...], prob: Problem) -> _FigureClaims:
+        """The claims on `prob`'s variables: figure j's cells carry ids offset by j cells."""
+        n = len(self.row_of_cell)
+        var_of = np.full(n * len(figures), -1)
         var_of[prob.cells] = np.arange(len(prob.cells))
+        base = np.full(len(prob.cells), np.nan)
         chunks = []
-        for chunk_rows, points in self.witnesses.points.get(figure, []):
-            cells = self.cell_of_row[chunk_rows]
-            vars_ = np.where(cells >= 0, var_of[np.maximum(cells, 0)], -1)
-            kept = vars_ >= 0
-            if kept.any():
-                chunks.append((vars_[kept], points[kept]))
+        for j, figure in enumerate(figures):
+            i = ADDITIVE.index(figure)
+            mine = (prob.cells >= j * n) & (prob.cells < (j + 1) * n)
+            cells = prob.cells[mine] - j * n
+            rows = self.row_of_cell[cells]
+            claimed = self.witnesses.values[np.maximum(rows, 0), i]
+            base[mine] = np.where(rows >= 0, claimed, np.where(self.empty[cells], 0.0, np.nan))
+            for chunk_rows, points in self.witnesses.points.get(figure, []):
+                cells = self.cell_of_row[chunk_rows]
+                vars_ = np.where(cells >= 0, var_of[np.maximum(cells, 0) + j * n], -1)
+                kept = vars_ >= 0
+                if kept.any():
+                    chunks.append((vars_[kept], points[kept]))
+        if len(figures) > 1:  # points of the linked figures at once: ids offset per figure
+            rows_per_figure = len(self.cell_of_row)
+            for chunk_ids, points in self.witnesses.points.get("+".join(figures), []):
+                j, rows = np.divmod(chunk_ids, rows_per_figure)
+                cells = self.cell_of_row[rows]
+                vars_ = np.where(cells >= 0, var_of[np.maximum(cells, 0) + j * n], -1)
+                kept = vars_ >= 0
+                if kept.any():
+                    chunks.append((vars_[kept], points[kept]))
         return _FigureClaims(prob, base, chunks)
 
 
@@ -878,7 +992,8 @@ class _FigureClaims:
         low, high = prob.low[rels], prob.high[rels]
         tolerance = 1e-6 + 1e-9 * np.maximum(np.abs(low), np.abs(high))
         at_base = matrix @ base
-        if np.isnan(base).any() or (base < -1e-6).any():
+        floor, ceiling = prob.floor[vars_] - 1e-6, prob.ceiling[vars_] + 1e-6
+        if np.isnan(base).any() or (base < floor).any() or (base > ceiling).any():
             return None
         if ((at_base < low - tolerance) | (at_base > high + tolerance)).any():
             return None  # the claimed completion itself breaks a relation: nothing to build on
@@ -895,7 +1010,8 @@ class _FigureClaims:
         )
         coo = change.tocoo()
         values = base[coo.row] + coo.data
-        bad += np.bincount(coo.col[values < -1e-6], minlength=points)
+        outside = (values < floor[coo.row]) | (values > ceiling[coo.row])
+        bad += np.bincount(coo.col[outside], minlength=points)
         holds = (bad == 0)[coo.col]
         lo, hi = base.copy(), base.copy()
         np.minimum.at(lo, coo.row[holds], values[holds])

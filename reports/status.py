@@ -4,7 +4,8 @@ PUBLISHED = "published"
 PRIMARY = "primary"  # fewer than k users
 SECONDARY = "secondary"  # withheld so that no primary cell can be derived from what is published
 GA4_OTHER = "other-row"  # GA4's "(other)" row hides rows: never published as such
-WITHHELD = (PRIMARY, SECONDARY, GA4_OTHER)
+EMPTY = "empty"  # no visit at all: listed like a withheld cell, so a row never says "visited"
+WITHHELD = (PRIMARY, SECONDARY, GA4_OTHER, EMPTY)
 
 GA4_OTHER_CATEGORY = "(other)"
 
