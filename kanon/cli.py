@@ -15,7 +15,7 @@ from kanon import users_cli
 from kanon.settings import Settings, SettingsError, load_settings
 from kanon.sources import bigquery_export_folder, make_connector, sample_folder
 from kanon.sync import SyncError
-from reports.protect import ReleaseError
+from reports.protect import ReleaseError, listing_of
 from store.db import Store, StoreError
 
 # Failures that carry a message for the user; anything else is a bug and keeps its traceback.
@@ -194,7 +194,8 @@ def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
 
     release = _release(settings)
     proven = frozenset() if args.full else Store(settings.store_path).read_release_proofs()
-    result = audit(release.cells, release.k, proven=proven)
+    listing = listing_of(release.info)
+    result = audit(release.cells, release.k, proven=proven, listing=listing)
     print("\n".join(result.lines()))
     return EXIT_OK if result.ok else EXIT_FAILED
 

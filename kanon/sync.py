@@ -264,6 +264,8 @@ def _publish(
         "last_settled": window.last_settled,
         **protect.summary(release.cells),
         "time_zone": _time_zone(fetched.time_zones, base),
+        "model": release.info["model"],
+        "listing": release.info["listing"],
     }
     with store.transaction() as con:
         if _release_id(latest_release(con)) != _release_id(base):
@@ -320,7 +322,13 @@ def _audit_or_refuse(
     since, are not solved again, and the feasible points protect found are checked and used
     before any LP (`kanon audit --full` uses neither); returns the proofs to store with the
     release."""
-    result = audit.audit(release.cells, release.k, proven=proven, witnesses=witnesses)
+    result = audit.audit(
+        release.cells,
+        release.k,
+        proven=proven,
+        witnesses=witnesses,
+        listing=protect.listing_of(release.info),
+    )
     if not result.ok:
         raise SyncError(
             f"The new release failed the attacker check ({len(result.exposed)} exposed figures); "

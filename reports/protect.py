@@ -15,16 +15,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from connectors.catalog import BREAKDOWNS
+from reports import shape
 from reports.cells import COLUMNS, FIGURES, KEY
 from reports.grid import Window, as_dates
-from reports.status import GA4_OTHER, GA4_OTHER_CATEGORY, PRIMARY, PUBLISHED, SECONDARY, WITHHELD
+from reports.status import (
+    EMPTY,
+    GA4_OTHER,
+    GA4_OTHER_CATEGORY,
+    PRIMARY,
+    PUBLISHED,
+    SECONDARY,
+    WITHHELD,
+)
 from store.db import Store
 
 if TYPE_CHECKING:  # the audit needs SciPy and HiGHS: the dashboard imports this module
@@ -68,6 +77,27 @@ class Release:
 TEXT_KEY = ["breakdown", "grain", "category"]
 
 
+# The attacker model a release was protected against (PRIVACY.md, "The attacker"). 2: the
+# release's shape (empty cells listed like withheld ones) and engaged sessions <= sessions.
+# A release protected against an earlier model is protected again at the next sync.
+MODEL = 2
+EVERY_PERIOD = "every-period"  # a listed category has a row in every period (the default)
+VISITED = "visited"  # rows only where GA4 saw the category (measured in bench_protect only)
+Listing = Literal["every-period", "visited"]
+
+
+def listing_of(info: dict) -> Listing:
+    """How a stored release lists its rows; releases from before the setting listed only
+    visited cells."""
+    return EVERY_PERIOD if info.get("listing") == EVERY_PERIOD else VISITED
+
+
+def model_of(info: dict) -> int:
+    """The attacker model a stored release was protected against (1: before issue 27)."""
+    model = info.get("model")
+    return int(model) if isinstance(model, int | float) and model == model else 1
+
+
 def protect(
     raw: pd.DataFrame,
     k: int,
@@ -75,9 +105,10 @@ def protect(
     previous: Release | None = None,
     labels: pd.DataFrame | None = None,
     flags: pd.DataFrame | None = None,
+    listing: Listing = EVERY_PERIOD,
 ) -> Release:
     """Build the release from raw cells; periods published before keep their figures."""
-    return protect_with_witnesses(raw, k, window, previous, labels, flags)[0]
+    return protect_with_witnesses(raw, k, window, previous, labels, flags, listing)[0]
 
 
 def protect_with_witnesses(
@@ -87,28 +118,40 @@ def protect_with_witnesses(
     previous: Release | None = None,
     labels: pd.DataFrame | None = None,
     flags: pd.DataFrame | None = None,
+    listing: Listing = EVERY_PERIOD,
 ) -> tuple[Release, Witnesses | None]:
     """`protect`, and the feasible points of the attacker's systems its search found, for the
-    sync's audit to check and start from (true figures: they never leave the sync)."""
+    sync's audit to check and start from (true figures: they never leave the sync).
+
+    `listing` is the release's shape: EVERY_PERIOD lists each listed category in every period
+    (empty cells read "withheld", so a row never says "visited"); VISITED lists only cells GA4
+    returned and protects against the lower bounds that shape reveals (`reports.shape`)."""
     cells = _publishable(raw, window)
     cells["status"] = np.where(cells["users"] < k, PRIMARY, PUBLISHED)
     cells.loc[cells["category"] == GA4_OTHER_CATEGORY, "status"] = GA4_OTHER
 
     cells["frozen"] = False
     cells = _with_frozen(cells, _frozen_cells(previous, k, window))
+    if previous is not None and model_of(previous.info) != MODEL:
+        # Protected against a weaker attacker: what it published may be withheld now (never
+        # the reverse), so its published cells take part in the search again.
+        cells.loc[cells["status"] == PUBLISHED, "frozen"] = False
     # Suppression sorts, filters and takes rows of every cell (476,000 at scale 100): on
     # categorical codes several times faster than on text. Sorted categories (astype's) keep
     # the rows in text order.
     cells = cells.astype({column: "category" for column in TEXT_KEY})
-    cells, witnesses = _withhold(cells, k)
-    cells = cells.drop(columns="frozen").sort_values(KEY)
+    cells, witnesses = _withhold(cells, k, visited=listing == VISITED)
+    cells = cells.drop(columns="frozen")
+    if listing == EVERY_PERIOD:
+        cells = _with_empty_rows(cells)
+    cells = cells.sort_values(KEY)
     if witnesses is not None:
         witnesses = witnesses.renumbered(cells.index.to_numpy())
     cells = _as_text(cells.reset_index(drop=True), TEXT_KEY)
     release = Release(
         cells=cells,
         k=k,
-        info={"k": k, **summary(cells)},
+        info={"k": k, "model": MODEL, "listing": listing, **summary(cells)},
         labels=_label_map(labels),
         flags=flags if flags is not None else pd.DataFrame(),
         _built_by=_BUILDER,
@@ -135,6 +178,7 @@ def summary(cells: pd.DataFrame) -> dict[str, int]:
         "cells": int(len(cells)),
         "withheld_primary": int((status == PRIMARY).sum()),
         "withheld_secondary": int((status == SECONDARY).sum()),
+        "empty": int((status == EMPTY).sum()),
     }
 
 
@@ -161,6 +205,7 @@ def _frozen_cells(previous: Release | None, k: int, window: Window) -> pd.DataFr
     if not carries_forward(previous, k):
         return pd.DataFrame()
     cells = previous.cells
+    cells = cells[(cells["status"] != EMPTY).to_numpy()]  # listed anew after the search
     kept = (cells["period"] >= window.first_day).to_numpy()
     return cells if kept.all() else cells[kept]
 
@@ -210,14 +255,26 @@ def _with_true_figures(frozen: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
     return frozen.assign(**columns)
 
 
-def _withhold(cells: pd.DataFrame, k: int) -> tuple[pd.DataFrame, Witnesses | None]:
+def _withhold(cells: pd.DataFrame, k: int, visited: bool) -> tuple[pd.DataFrame, Witnesses | None]:
     """Complementary suppression, then blank every figure of every withheld cell."""
     from reports import suppress  # SciPy and HiGHS: only a sync needs them, not the dashboard
 
-    cells, witnesses = suppress.complementary_with_witnesses(cells, k)
+    cells, witnesses = suppress.complementary_with_witnesses(cells, k, visited)
     withheld = cells["status"].isin(WITHHELD)
     cells.loc[withheld, FIGURES] = np.nan
     return cells, witnesses
+
+
+def _with_empty_rows(cells: pd.DataFrame) -> pd.DataFrame:
+    """The cells and an EMPTY row wherever a listed category (or the site total) has none in
+    a period of its table (`reports.shape`). New rows take index values after the last, so
+    the search's row numbers (its witnesses') still name the same cells."""
+    rows = shape.empty_rows(cells)
+    if rows.empty:
+        return cells
+    rows.index = pd.RangeIndex(int(cells.index.max()) + 1, int(cells.index.max()) + 1 + len(rows))
+    rows = rows.astype({column: cells[column].dtype for column in TEXT_KEY})
+    return pd.concat([cells, rows])
 
 
 def _label_map(labels: pd.DataFrame | None) -> dict[tuple[str, str], str]:

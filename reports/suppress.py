@@ -6,55 +6,18 @@ statuses from primary suppression, `frozen` for cells of an earlier release) and
 same rows, plus any residual cells, with status SECONDARY on the complements it chose. It never
 publishes a PRIMARY or GA4 `(other)` cell and never changes a frozen cell's status.
 
-Protected cells: status PRIMARY (fewer than k users, and residual cells) and GA4 `(other)` rows
-with fewer than k users. The attacker and the exposure rule are `reports.audit`'s: for every
-protected cell and additive figure, the interval the published relations allow must be at
-least `audit.required_width` wide (k for counts, k x 10 s for seconds; see `reports.audit`).
-
-Method: primary, then complementary, in the spirit of sdcTable's SIMPLEHEURISTIC and the
-hypercube method. Every step is deterministic (rows are processed in key order).
-
-1. **Residual cells.** Where a breakdown's GA4 rows do not add up to the site total for a
-   figure its categories partition (thresholding, hidden rows, HLL noise), the difference is
-   derivable by subtraction, so it becomes an explicit cell of that period, `RESIDUAL`
-   ("(unattributed)", total minus rows) or `OVERCOUNT` ("(overcounted)", rows minus total),
-   with users NaN and status PRIMARY: the relation is then exact and the difference is
-   protected like any sensitive cell. Gaps under half a session (or a second) are rounding of
-   GA4's averages, not rows: they only widen the relation's band.
-2. **Local rules** (near-linear: a work-list over equality relations): a relation holding a
-   withheld cell must hold at least two (a lone one is the rest subtracted from the total);
-   a relation whose withheld cells all enter with the same sign must carry at least the
-   required width of each figure (otherwise each is pinned inside [0, their sum]). A violated
-   relation withholds its cheapest published cell: fewest sessions, plus a look-ahead for each
-   other relation the cell would enter alone, so cells already linked to withheld ones are
-   preferred and chains close quickly.
-3. **Attack.** `reports.audit.exposures` in its inexact mode, seeded with the true figures (a
-   feasible point): batched LP rounds prove most protected figures safe, and what is left is
-   every exposed figure plus a few not yet proven safe, with inner bounds `[low, high]` (values
-   the cell takes in feasible points found).
-4. **Repair.** For each open figure, coarse cells first, a protection LP on the cell's
-   neighbourhood (its breakdown and the site total over the week or month around it) finds
-   the cheapest move of the true figures reaching `low + width` (or `high - width`): every
-   equality stays balanced, inequalities hold, no cell goes below 0, frozen published cells
-   stay put, and moving a published cell costs its sessions (an L1 relaxation of the cell
-   suppression problem, as in Fischetti and Salazar-Gonzalez). The published cells it moves
-   are withheld. The move's end is a feasible point with the cell at the level it needs, so
-   the figure is proven safe by construction; the point also widens the inner bounds of the
-   other open cells it moves. Withholding more only widens intervals, so figures proven safe
-   stay safe; a figure no move can protect (all its neighbours frozen) is logged.
-   Steps 3 and 4 go figure by figure, in ADDITIVE's order: each figure's attack sees the
-   cells earlier figures' repairs withheld, so it starts from a wider system.
-5. **Clean-up.** Where the cells linked to a protected one are few (small tables, small
-   sites), complements no protected figure needs are published again, costliest first, and a
-   published cell is withheld instead of complements worth more, each change checked with the
-   attacker's exact LPs on the blocks it touches (the clean-up and exchange steps of Fischetti
-   and Salazar-Gonzalez). Larger blocks keep their complements: re-solving them for every cell
-   would cost more than the search that chose them.
+The attacker and the exposure rule are `reports.audit`'s (PRIVACY.md, "The attacker"). The
+method (PRIVACY.md, "The method"): residual cells where GA4's rows do not add up; local rules
+over the equality relations; then, unit by unit (`audit.UNITS`), the attacker's LP rounds
+seeded with the true figures and a repair LP per open figure (the cheapest move reaching the
+required width; the cells it moves are withheld); last, a clean-up of unneeded complements in
+small regions, each change checked by exact LPs. Every step is deterministic (rows are
+processed in key order). The feasible points found are handed to the audit (`Witnesses`).
 
 Frozen cells (published in an earlier release) never change status: frozen published cells
 are constants; frozen withheld cells stay withheld, and since their figures are blank in the
-earlier release, a feasible completion stands in for them (only published figures define the
-attacker's system). One row per cell, so a cell has one status in every view.
+earlier release, a feasible completion stands in for them. One row per cell, so a cell has
+one status in every view.
 """
 
 from __future__ import annotations
@@ -68,10 +31,18 @@ import pandas as pd
 import scipy.sparse as sp
 
 from connectors.catalog import ADDITIVE, BREAKDOWNS, OVERVIEW
-from reports import audit, lp, relations
+from reports import audit, lp, relations, shape
 from reports.cells import KEY
 from reports.relations import OVERCOUNT, RESIDUAL, RESIDUALS
-from reports.status import GA4_OTHER, PRIMARY, PUBLISHED, SECONDARY, WITHHELD
+from reports.status import (
+    EMPTY,
+    GA4_OTHER,
+    GA4_OTHER_CATEGORY,
+    PRIMARY,
+    PUBLISHED,
+    SECONDARY,
+    WITHHELD,
+)
 
 __all__ = ["RESIDUAL", "OVERCOUNT", "RESIDUALS", "complementary"]
 
@@ -85,16 +56,20 @@ _CLEANUP_MAX_CELLS = 60  # larger blocks keep their complements: re-solving them
 _GRAIN_RANK = {"month": 0, "week": 1, "day": 2}  # repair coarse cells first
 
 
-def complementary(cells: pd.DataFrame, k: int) -> pd.DataFrame:
+def complementary(cells: pd.DataFrame, k: int, visited: bool = False) -> pd.DataFrame:
     """The same cells (plus residual cells) with status SECONDARY on the complementary cells."""
-    return complementary_with_witnesses(cells, k)[0]
+    return complementary_with_witnesses(cells, k, visited)[0]
 
 
 def complementary_with_witnesses(
-    cells: pd.DataFrame, k: int
+    cells: pd.DataFrame, k: int, visited: bool = False
 ) -> tuple[pd.DataFrame, audit.Witnesses | None]:
     """`complementary`, and the feasible points its attacks and repairs found: the audit
-    checks them against the release and needs an LP only where they do not prove enough."""
+    checks them against the release and needs an LP only where they do not prove enough.
+
+    `visited`: the release will list only visited cells, so the attacker knows every listed
+    withheld cell is at least `shape.VISITED_FLOOR` (protect's default lists empty cells
+    instead, and the attacker knows only that figures are >= 0)."""
     frame = add_residuals(cells)
     if frame.empty:
         return frame, None
@@ -103,9 +78,9 @@ def complementary_with_witnesses(
     # go back to their order once it is done.
     order = np.lexsort([pd.factorize(frame[c], sort=True)[0] for c in reversed(KEY)])
     frame = frame.iloc[order].reset_index(drop=True)
-    state = _State.build(frame, k)
+    state = _State.build(frame, k, visited)
     state.local_rules()
-    open_ = pd.concat([_attack_and_repair(state, figure) for figure in ADDITIVE])
+    open_ = pd.concat([_attack_and_repair(state, (figure,)) for figure in ADDITIVE])
     exposed = state.attack(only=open_, exact=True) if not open_.empty else open_
     if not exposed.empty:  # no move protects them: every neighbour is frozen, say
         log.warning("%d protected figures stay exposed: %s", len(exposed), exposed.head())
@@ -113,26 +88,31 @@ def complementary_with_witnesses(
         state.release_unneeded()
     frame["status"] = state.status()
     # The search's cell r is row order[r] of the frame returned.
-    witnesses = audit.Witnesses(cells=order, values=state.truth, points=state.certificates)
+    points = {**state.certificates, _key(audit.LINKED): state.linked_points()}
+    witnesses = audit.Witnesses(cells=order, values=state.truth, points=points)
     del state
     return frame.iloc[np.argsort(order)].reset_index(drop=True), witnesses
 
 
-def _attack_and_repair(state: _State, figure: str) -> pd.DataFrame:
+def _attack_and_repair(state: _State, unit: tuple[str, ...]) -> pd.DataFrame:
     """One figure's attack and repairs; the figures it leaves open (none, as a rule).
 
     Figures go one after another, so each attack sees the cells earlier figures' repairs
-    withheld: a wider system, proven safe with fewer rounds and needing fewer repairs (4% fewer
+    withheld: a wider system, proven safe with fewer rounds and needing fewer repairs (fewer
     complements on bench_protect's releases than attacking every figure before any repair).
+
+    The linked pair (engaged sessions <= sessions) is searched figure by figure, in boxes that
+    make every point found one of the pair (`_State.problem`): solving the pair as one system
+    made the search many times slower. The audit solves it as one.
     """
-    open_ = state.attack(figure=figure)
+    open_ = state.attack(unit=unit)
     for _ in range(_MAX_REPAIRS):
         if open_.empty:
             break
         failed = state.repair(open_)
         if len(failed) == len(open_):
             break
-        open_ = state.attack(only=failed, figure=figure)  # withholding only widens intervals
+        open_ = state.attack(only=failed, unit=unit)  # withholding only widens intervals
     return open_
 
 
@@ -236,21 +216,73 @@ def _fill_determined(rel, truth: np.ndarray) -> np.ndarray:
     return truth
 
 
-def _complete(rel, truth: np.ndarray, withheld: np.ndarray, band: np.ndarray, k: int):
+def _complete(rel, truth: np.ndarray, withheld: np.ndarray, band: np.ndarray, k: int, floor):
     """Fill the figures of cells withheld in an earlier release with a feasible point.
 
     Those figures are blank in the earlier release; any values satisfying the published
-    relations serve as well as the true ones to start the attacker's search and the repairs.
+    relations (and the attacker's floors) serve as well as the true ones to start the
+    attacker's search and the repairs.
     """
     truth = truth.copy()
     for i, figure in enumerate(ADDITIVE):
         if not np.isnan(truth[withheld, i]).any():
             continue
         rows = rel.rows_for_figure(figure)
-        prob = audit.problem(rel, figure, withheld, truth[:, i], extra_band=band[rows, i])
+        prob = audit.problem(
+            rel, figure, withheld, truth[:, i], extra_band=band[rows, i], floor=floor[:, i]
+        )
         lift = audit.required_width(figure, k)
         truth[prob.cells, i] = audit.feasible_point(prob, truth[prob.cells, i], lift)
     return truth
+
+
+def _visited_floors(frame: pd.DataFrame, truth: np.ndarray) -> np.ndarray:
+    """`shape.VISITED_FLOOR` for every cell GA4 returned (not residual or `(other)` rows),
+    wherever the true figures meet it: what a release listing only visited cells tells."""
+    found = np.zeros(truth.shape)
+    category = frame["category"].astype(str)
+    returned = ~category.isin([*RESIDUALS, GA4_OTHER_CATEGORY]).to_numpy()
+    returned &= frame["status"].astype(str).ne(EMPTY).to_numpy()
+    scope = frame["breakdown"].astype(str).map(lambda b: BREAKDOWNS[b].scope).to_numpy()
+    for name, figures in shape.VISITED_FLOOR.items():
+        for figure, least in figures.items():
+            i = ADDITIVE.index(figure)
+            found[returned & (scope == name), i] = least
+    known = ~np.isnan(truth)
+    found[known] = np.minimum(found[known], truth[known])
+    return found
+
+
+def _link_scale(
+    move: np.ndarray, small: np.ndarray, large: np.ndarray, moving_small: bool
+) -> np.ndarray:
+    """Per point (column of `move`: the change of one figure of the linked pair in each cell),
+    a factor t for the other figure's change, t * move, that keeps 0 <= small <= large in
+    every cell; NaN where no t does. `small`, `large`: the true figures per cell.
+
+    Each cell bounds t by one linear inequality (coefficient * t >= least); of the interval
+    they leave, the t nearest 1 (both figures moved alike) is taken."""
+    small, large = small[:, None], large[:, None]
+    if moving_small:  # large + t * move >= small + move, and >= 0
+        rows = [(move, move - (large - small)), (move, -large)]
+    else:  # small + t * move >= 0, and <= large + move
+        rows = [(move, -small), (-move, -(large + move - small))]
+    low = np.full(move.shape[1], -np.inf)
+    high = np.full(move.shape[1], np.inf)
+    for coefficient, least in rows:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = least / coefficient
+        up, down = coefficient > 1e-12, coefficient < -1e-12
+        low = np.fmax(low, np.where(up, ratio, -np.inf).max(axis=0, initial=-np.inf))
+        high = np.fmin(high, np.where(down, ratio, np.inf).min(axis=0, initial=np.inf))
+        flat = ~(up | down) & (least > 1e-9)  # 0 * t >= something positive: no t at all
+        low[flat.any(axis=0)] = np.inf
+    return np.where(low <= high + 1e-12, np.clip(1.0, low, high), np.nan)
+
+
+def _key(unit: tuple[str, ...]) -> str:
+    """The name a unit's feasible points go under (`audit.Witnesses.points`)."""
+    return "+".join(unit)
 
 
 def _shared_text(column: pd.Series) -> np.ndarray:
@@ -284,10 +316,11 @@ class _State:
     groups: dict  # breakdown -> its cells
     sums: np.ndarray  # relations x ADDITIVE: each relation's sum at the (completed) true figures
     fresh: np.ndarray  # relations holding a cell that is not frozen
-    certificates: dict  # figure -> [(cells, cells x points)]: feasible points for the audit
+    certificates: dict  # unit -> [(ids, ids x points)]: feasible points for the audit
+    floor: np.ndarray  # cells x ADDITIVE: what the attacker knows each figure is at least
 
     @classmethod
-    def build(cls, frame: pd.DataFrame, k: int) -> _State:
+    def build(cls, frame: pd.DataFrame, k: int, visited: bool = False) -> _State:
         rel = relations.build(frame)
         truth = frame[list(ADDITIVE)].to_numpy(dtype=float)
         status = _shared_text(frame["status"])
@@ -305,7 +338,8 @@ class _State:
         missed = np.maximum(rel.low[:, None] - sums, sums - rel.high[:, None]).clip(min=0)
         known = (rel.matrix.astype(bool) @ np.isnan(truth).astype(float)) == 0
         band = np.where(known, missed, 0.0)  # where the true figures break a relation
-        truth = _complete(rel, truth, withheld, band, k)
+        floor = _visited_floors(frame, truth) if visited else np.zeros(truth.shape)
+        truth = _complete(rel, truth, withheld, band, k, floor)
         return cls(
             frame=frame,
             k=k,
@@ -328,7 +362,8 @@ class _State:
             by_figure={
                 f: (sp.csc_array(rel.for_figure(f)), rel.rows_for_figure(f)) for f in ADDITIVE
             },
-            certificates={f: [] for f in ADDITIVE},
+            certificates={_key(unit): [] for unit in (*audit.UNITS, *((f,) for f in ADDITIVE))},
+            floor=floor,
         )
 
     def status(self) -> np.ndarray:
@@ -402,9 +437,10 @@ class _State:
         binds = self.rel.binds[r]
         published = cells[~held]
         mass = np.abs(coef[~held] @ np.nan_to_num(self.truth[published]))
+        known = self.floor[cells[held]].sum(axis=0)  # mass the attacker places for certain
         for i, figure in enumerate(ADDITIVE):
             if binds[i]:
-                deficit[i] = max(self.width(figure) - mass[i] + self.band[r, i], 0.0)
+                deficit[i] = max(self.width(figure) - mass[i] + known[i] + self.band[r, i], 0.0)
         return deficit
 
     def _cheapest(self, r: int, candidates: np.ndarray, deficit: np.ndarray) -> int:
@@ -438,50 +474,108 @@ class _State:
     # --- 3. attack and repair ---------------------------------------------------------------
 
     def attack(
-        self, only: pd.DataFrame | None = None, exact: bool = False, figure: str | None = None
+        self,
+        only: pd.DataFrame | None = None,
+        exact: bool = False,
+        unit: tuple[str, ...] | None = None,
     ) -> pd.DataFrame:
         """Protected figures not yet proven safe: cell, figure, and inner bounds low, high;
-        of every figure, or of `figure` alone.
+        of every unit (`audit.UNITS`), or of `unit` alone.
 
         The true figures are a feasible point, so the LP rounds start from them; no LP is spent
         proving exposure, since a repair is cheaper than an exact interval.
         """
+        n = len(self.withheld)
 
-        def attack_figure(figure: str) -> pd.DataFrame | None:
-            i = ADDITIVE.index(figure)
-            targets = np.flatnonzero(self.protect & self.withheld)
-            if only is not None:
-                targets = np.unique(only.loc[only["figure"] == figure, "cell"].to_numpy())
-            if len(targets) == 0:
+        def attack_unit(unit: tuple[str, ...]) -> pd.DataFrame | None:
+            chosen = [self._targets(figure, only) for figure in unit]
+            if not any(len(t) for t in chosen):
                 return None
-            rows = self.by_figure[figure][1]
-            prob = audit.problem(
-                self.rel, figure, self.withheld, self.truth[:, i], extra_band=self.band[rows, i]
-            )
+            prob = self.problem(unit)
+            ids = np.concatenate([t + j * n for j, t in enumerate(chosen)])
             if only is None and self.locked.any():
-                targets = self._touched(prob, targets)
-            found = self.certificates[figure]
-            hits = audit.exposures(
-                prob,
-                targets,
-                self.width(figure),
-                point=self.truth[:, i],
-                exact=exact,
-                certificates=found,
-            )
-            return hits.assign(figure=figure)
+                ids = self._touched(prob, ids)
+            point = np.concatenate([self.truth[:, ADDITIVE.index(f)] for f in unit])
+            found = []
+            for figure in unit:
+                j = unit.index(figure)
+                mine = ids[(ids >= j * n) & (ids < (j + 1) * n)]
+                if len(mine) == 0:
+                    continue
+                hits = audit.exposures(
+                    prob,
+                    mine,
+                    self.width(figure),
+                    point=point,
+                    exact=exact,
+                    certificates=self.certificates[_key(unit)],
+                )
+                found.append(hits.assign(cell=hits["cell"].to_numpy() % n, figure=figure))
+            return pd.concat(found, ignore_index=True) if found else None
 
-        if figure is not None:  # one figure: its blocks still share the cores
-            found = [hits for hits in [attack_figure(figure)] if hits is not None]
+        units = tuple((f,) for f in ADDITIVE) if unit is None else (unit,)
+        if len(units) == 1:  # one unit: its blocks still share the cores
+            found = [hits for hits in [attack_unit(units[0])] if hits is not None]
         else:
-            found = [hits for hits in audit.for_each_figure(attack_figure) if hits is not None]
+            found = [hits for hits in audit.for_each_unit(attack_unit) if hits is not None]
         if not found:
             return pd.DataFrame({"cell": [], "low": [], "high": [], "figure": []})
         return pd.concat(found, ignore_index=True)
 
-    def release_unneeded(self) -> None:
+    def _targets(self, figure: str, only: pd.DataFrame | None) -> np.ndarray:
+        if only is None:
+            return np.flatnonzero(self.protect & self.withheld)
+        return np.unique(only.loc[only["figure"] == figure, "cell"].to_numpy(dtype=int))
+
+    def problem(self, unit: tuple[str, ...]) -> audit.Problem:
+        """The attacker's system for a unit: a figure alone, or a linked pair as one."""
+        parts = []
+        for figure in unit:
+            i = ADDITIVE.index(figure)
+            rows = self.by_figure[figure][1]
+            parts.append(
+                audit.problem(
+                    self.rel,
+                    figure,
+                    self.withheld,
+                    self.truth[:, i],
+                    extra_band=self.band[rows, i],
+                    floor=self.floor[:, i],
+                )
+            )
+        return parts[0] if len(parts) == 1 else audit.joint(*parts, len(self.withheld))
+
+    def linked_points(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The points found for one figure of the linked pair as points of the pair, for the
+        audit, which solves the two as one (ids offset by the cell count for the second).
+
+        A point moves one figure by d from the true figures; the other moves by t*d, which
+        keeps every equality (the two figures share their relations) and, for some t, the
+        link in every cell: `_link_scale`. Points no t makes a pair are left out: the audit
+        then solves that block's LPs itself."""
+        n = len(self.withheld)
+        small, large = (ADDITIVE.index(f) for f in audit.LINKED)
+        found = []
+        for moving, other in ((small, large), (large, small)):
+            for ids, values in self.certificates[ADDITIVE[moving]]:
+                truth = self.truth[ids]
+                if np.isnan(truth[:, [small, large]]).any():
+                    continue
+                move = values - truth[:, moving][:, None]
+                scale = _link_scale(move, truth[:, small], truth[:, large], moving == small)
+                keep = np.isfinite(scale)
+                if not keep.any():
+                    continue
+                partner = truth[:, other][:, None] + move[:, keep] * scale[keep]
+                pair = {moving: values[:, keep], other: partner}
+                found.append(
+                    (np.concatenate([ids, ids + n]), np.vstack([pair[small], pair[large]]))
+                )
+        return found
+
+    def release_unneeded(self) -> bool:
         """Publish again the complements no protected figure needs, and swap a published cell
-        for complements worth more, where the cells linked to them are few.
+        for complements worth more, where the cells linked to them are few; whether any was.
 
         A complement chosen for one cell is often made redundant by those chosen after it, and
         one cell may do the work of two (the clean-up and exchange steps of Fischetti and
@@ -492,12 +586,12 @@ class _State:
         complements = self.withheld & (self.original == PUBLISHED) & ~self.locked & ~self.protect
         scope = self._cleanup_scope(complements)
         if scope is None:
-            return  # the usual case beyond small tables: nothing to re-solve
+            return False  # the usual case beyond small tables: nothing to re-solve
         checks = [_Cleanup(self, figure, scope) for figure in ADDITIVE]
         small = np.all([check.small for check in checks], axis=0) & ~self.locked & ~self.protect
         chosen = np.flatnonzero(small & complements)
         if len(chosen) == 0:
-            return
+            return False
         released = [c for c in self._costliest(chosen) if self._try_release(checks, c)]
         near_targets = np.any([check.near_targets for check in checks], axis=0)
         for cell in self._costliest(np.flatnonzero(small & near_targets & ~self.withheld))[::-1]:
@@ -518,6 +612,7 @@ class _State:
             for check in checks:
                 self.certificates[check.figure].extend(check.certificates())
             self._forget_points_moving(np.array(released))
+        return bool(released)
 
     def _cleanup_scope(self, complements: np.ndarray) -> np.ndarray | None:
         """The cells the clean-up models (a mask), or None when there is nothing to clean up:
@@ -561,30 +656,40 @@ class _State:
 
     def _forget_points_moving(self, cells: np.ndarray) -> None:
         """Drop the feasible points that move cells published again: no longer feasible."""
+        n = len(self.withheld)
         now_published = np.zeros(len(self.withheld), bool)
         now_published[cells] = True
-        for i, figure in enumerate(ADDITIVE):
+        for key, points in self.certificates.items():
+            figures = np.array([ADDITIVE.index(f) for f in key.split("+")])
             kept = []
-            for moved, values in self.certificates[figure]:
-                rows = now_published[moved]
-                truth = self.truth[moved[rows], i][:, None]
+            for moved, values in points:
+                cell, figure = moved % n, figures[moved // n]
+                rows = now_published[cell]
+                truth = self.truth[cell[rows], figure[rows]][:, None]
                 still = np.all(np.abs(values[rows] - truth) <= 1e-6 * (1 + np.abs(truth)), axis=0)
                 if still.any():
                     kept.append((moved, values[:, still]))
-            self.certificates[figure] = kept
+            self.certificates[key] = kept
 
     def _touched(self, prob: audit.Problem, targets: np.ndarray) -> np.ndarray:
-        """Targets in blocks holding a new cell or a new relation; frozen blocks were checked
-        when they were released, and nothing in them has changed since."""
+        """Targets (ids of `prob`'s variables' cells) in blocks holding a new cell or a new
+        relation; frozen blocks were checked when they were released, and nothing in them has
+        changed since."""
+        n = len(self.withheld)
         labels = audit.components(prob)
         touched = np.zeros(labels.max(initial=-1) + 1, bool)
-        touched[labels[~self.locked[prob.cells]]] = True
-        fresh = self.fresh[prob.relations]
+        touched[labels[~self.locked[prob.cells % n]]] = True
+        fresh = np.zeros(len(prob.relations), bool)
+        linked = prob.relations >= 0  # a link between two figures is not a relation of cells
+        fresh[linked] = self.fresh[prob.relations[linked]]
         coo = prob.matrix.tocoo()
         touched[labels[coo.col[fresh[coo.row]]]] = True
-        var_of = np.full(len(self.withheld), -1)
+        var_of = np.full(int(max(prob.cells.max(initial=-1), targets.max(initial=-1))) + 1, -1)
         var_of[prob.cells] = np.arange(len(prob.cells))
-        return targets[touched[labels[var_of[targets]]]]
+        found = var_of[targets]
+        keep = found >= 0
+        keep[keep] = touched[labels[found[keep]]]
+        return targets[keep]
 
     def repair(self, open_: pd.DataFrame) -> pd.DataFrame:
         """Give each open figure a protecting move, withholding what it needs; the failures.
@@ -629,8 +734,9 @@ class _State:
         value = self.truth[cell, i]
         if np.isnan(value):
             return None
+        least = self._box(np.array([cell]), i)[0][0]
         for sign, amount in ((+1, low + width - value), (-1, value - (high - width))):
-            if sign < 0 and amount > value:
+            if sign < 0 and amount > value - least:
                 continue
             for wide in (False, True):
                 move = self._move(cell, i, sign, max(amount, 0.0), wide)
@@ -672,8 +778,10 @@ class _State:
         n = len(near)
         truth = self.truth[near, i]
         fixed = self.locked[near] & ~self.withheld[near]
-        up_cap = np.where(fixed, 0.0, np.inf)
-        down_cap = np.where(fixed | np.isnan(truth), 0.0, np.nan_to_num(truth))
+        least, most = self._box(near, i)
+        up_cap = np.where(fixed, 0.0, most - np.nan_to_num(truth))
+        down_cap = np.where(fixed | np.isnan(truth), 0.0, np.nan_to_num(truth) - least)
+        up_cap, down_cap = up_cap.clip(min=0.0), down_cap.clip(min=0.0)
         weight = np.where(self.withheld[near], _EPSILON, self.cost[near] / max(amount, 1e-9))
         me = int(np.searchsorted(near, cell))
         up_cap[me], down_cap[me] = (amount, 0.0) if sign > 0 else (0.0, amount)
@@ -693,8 +801,11 @@ class _State:
             return None
         return near, x[:n] - x[n:]
 
+    def _box(self, cells: np.ndarray, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """How low and how high a move may take each cell's figure i: the attacker's floor."""
+        return self.floor[cells, i].copy(), np.full(len(cells), np.inf)
+
     def _slack(self, rows: np.ndarray, i: int) -> tuple[np.ndarray, np.ndarray]:
-        """How far each relation's sum may move from the true figures' sum (0 for equalities)."""
         sums = self.sums[rows, i]
         band = self.band[rows, i]
         low = np.where(self.rel.equality[rows], 0.0, self.rel.low[rows] - sums - band)
@@ -717,7 +828,12 @@ class _Cleanup:
         rows = state.by_figure[figure][1]
         variable = scope  # withheld or not frozen, in whole regions (see _cleanup_scope)
         prob = audit.problem(
-            state.rel, figure, variable, self.truth, extra_band=state.band[rows, i]
+            state.rel,
+            figure,
+            variable,
+            self.truth,
+            extra_band=state.band[rows, i],
+            floor=state.floor[:, i],
         )
         self.prob = prob
         labels = audit.components(prob)

@@ -62,7 +62,7 @@ def select(release: Release, grain: str, first: date, last: date) -> Selection:
 
 def withheld_text(k: int) -> str:
     """One wording for every withheld cell, whichever the reason (see `status.shown`)."""
-    return f"withheld: fewer than {k} visitors, or protects such a cell"
+    return f"withheld: fewer than {k} visitors (none, possibly), or protects such a cell"
 
 
 def series(release: Release, breakdown: str, selection: Selection) -> pd.DataFrame:

@@ -44,6 +44,11 @@ CREATE TABLE IF NOT EXISTS releases (
     withheld_secondary BIGINT, time_zone VARCHAR);
 -- Stores made before a column existed gain it (empty for their old releases).
 ALTER TABLE releases ADD COLUMN IF NOT EXISTS time_zone VARCHAR;
+-- The attacker model a release was protected against, and how it lists rows (reports.protect:
+-- empty for releases made before issue 27, which listed only visited cells).
+ALTER TABLE releases ADD COLUMN IF NOT EXISTS model INTEGER;
+ALTER TABLE releases ADD COLUMN IF NOT EXISTS listing VARCHAR;
+ALTER TABLE releases ADD COLUMN IF NOT EXISTS empty BIGINT;
 CREATE TABLE IF NOT EXISTS syncs (
     sync_id BIGINT PRIMARY KEY, started_at TIMESTAMP, finished_at TIMESTAMP, source VARCHAR,
     status VARCHAR, message VARCHAR, requests BIGINT, tokens BIGINT,

@@ -57,6 +57,9 @@ st.markdown(
   they would let someone work out a withheld one by adding or subtracting.
 - **One mark for both:** every withheld figure reads the same, so a withheld cell does not tell
   you whether it is small or protects a small one.
+- **Empty looks like withheld:** a listed category has a row in every period, and a period in
+  which nobody came from it reads “withheld” too. Otherwise a withheld row would say “at least
+  one visitor”, and that alone can narrow a small count down.
 - **Whole periods only:** figures exist only for whole days, ISO weeks and calendar months, and do
   not change once published, so two versions cannot be subtracted either.
 - **Rare names are not listed:** a category withheld in every period of the release (at every
