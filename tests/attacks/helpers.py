@@ -11,12 +11,12 @@ import pandas as pd
 from scipy.optimize import linprog
 
 from connectors.catalog import ADDITIVE, BREAKDOWNS, OVERVIEW
-from reports import suppress
+from reports import shape, suppress
 from reports.audit import required_width
 from reports.cells import FIGURES, KEY, SITE_TOTAL
 from reports.grid import days_of, period_start
 from reports.relations import OVERCOUNT, RESIDUAL, RESIDUALS
-from reports.status import GA4_OTHER, GA4_OTHER_CATEGORY, PRIMARY, PUBLISHED, WITHHELD
+from reports.status import EMPTY, GA4_OTHER, GA4_OTHER_CATEGORY, PRIMARY, PUBLISHED, WITHHELD
 
 MONDAY = date(2024, 4, 1)  # a Monday that starts a month: weeks and the month nest neatly
 
@@ -104,10 +104,14 @@ def protect(cells: pd.DataFrame, k: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     return out, blank(out)
 
 
-def blank(cells: pd.DataFrame) -> pd.DataFrame:
+def blank(cells: pd.DataFrame, listing: str = "every-period") -> pd.DataFrame:
+    """The cells as a reader gets them: withheld figures blank and, as `reports.protect`
+    lists them, a row for every period of every listed category (`listing="visited"`: only
+    the rows GA4 returned, the shape releases had before issue 27)."""
     released = cells.copy()
     released.loc[released["status"].isin(WITHHELD), FIGURES] = np.nan
-    return released.drop(columns=["frozen"], errors="ignore")
+    released = released.drop(columns=["frozen"], errors="ignore")
+    return shape.complete(released) if listing == "every-period" else released
 
 
 def row_of(cells: pd.DataFrame, breakdown: str, grain: str, period: date, category: str) -> int:
@@ -166,39 +170,109 @@ def equations(released: pd.DataFrame, figure: str) -> list[tuple[dict[int, float
     return eqs
 
 
-def interval(released: pd.DataFrame, row: int, figure: str) -> tuple[float, float]:
-    """Min and max of a withheld cell's figure over all solutions of the published relations."""
+LINKED = ("engaged_sessions", "sessions")  # in every cell, the first is at most the second
+VISITED = {"site": "sessions", "session": "sessions", "page": "views"}  # >= 1 where visited
+
+
+def known_visited(released: pd.DataFrame, listing: str = "every-period") -> set[int]:
+    """Rows a reader knows were visited: listed withheld rows, in a release that lists only
+    visited cells (`listing="visited"`; not its EMPTY rows, if any), or else in a table
+    (breakdown, grain) that leaves out some period of a listed category (or of the site
+    total) between its first and last period. Listed: published in some period of the
+    breakdown, or the site total."""
     cells = released.reset_index(drop=True)
-    unknown = list(np.flatnonzero(cells["status"].isin(WITHHELD).to_numpy()))
-    col = {cell: j for j, cell in enumerate(unknown)}
-    a_eq, b_eq, a_ub, b_ub = [], [], [], []
+    listed = {
+        (b, c)
+        for b, c, s in cells[["breakdown", "category", "status"]].itertuples(index=False)
+        if s == PUBLISHED
+    }
+    listed |= {(OVERVIEW, SITE_TOTAL)}
+    present = set(cells[KEY].itertuples(index=False, name=None))
+    found = set()
+    for grain, group in cells.groupby("grain"):
+        periods = sorted(set(group["period"]))
+        span, day = [], periods[0]
+        while day <= periods[-1]:
+            span.append(day)
+            day = period_start(day + timedelta(days=len(days_of(day, grain))), grain)
+        for name in set(group["breakdown"]):
+            categories = {c for b, c in listed if b == name}
+            holed = any((name, grain, p, c) not in present for p in span for c in categories)
+            if not holed and listing != "visited":
+                continue
+            mine = group[(group["breakdown"] == name) & group["category"].isin(categories)]
+            found |= set(mine.index[mine["status"].isin(WITHHELD) & (mine["status"] != EMPTY)])
+    return found
+
+
+def _system(cells: pd.DataFrame, figure: str, unknown: list[int], offset: int):
+    """The figure's relations over the unknown cells (columns offset by `offset`)."""
+    col = {cell: offset + j for j, cell in enumerate(unknown)}
+    rows = []
     for eq, sense in equations(cells, figure):
-        coeffs = np.zeros(len(unknown))
+        coeffs: dict[int, float] = {}
         rhs = 0.0
         for cell, c in eq.items():
             if cell in col:
-                coeffs[col[cell]] += c
+                coeffs[col[cell]] = coeffs.get(col[cell], 0.0) + c
             else:
                 rhs -= c * cells.at[cell, figure]
-        if not coeffs.any():
-            continue
+        if any(coeffs.values()):
+            rows.append((coeffs, sense, rhs))
+    return rows
+
+
+def interval(
+    released: pd.DataFrame,
+    row: int,
+    figure: str,
+    shape: bool = True,
+    listing: str = "every-period",
+) -> tuple[float, float]:
+    """Min and max of a withheld cell's figure over all solutions of the published relations.
+
+    With `shape`, the attacker also knows what the table's shape says (`known_visited`: >= 1)
+    and that engaged sessions <= sessions in every cell (both figures solved at once)."""
+    cells = released.reset_index(drop=True)
+    unknown = list(np.flatnonzero(cells["status"].isin(WITHHELD).to_numpy()))
+    n = len(unknown)
+    figures = list(LINKED) if shape and figure in LINKED else [figure]
+    rows = []
+    for j, name in enumerate(figures):
+        rows += _system(cells, name, unknown, j * n)
+    bounds = [(0.0, None)] * (n * len(figures))
+    if shape:
+        visited = known_visited(cells, listing)
+        for j, name in enumerate(figures):
+            for i, cell in enumerate(unknown):
+                scope = BREAKDOWNS[cells.at[cell, "breakdown"]].scope
+                if cell in visited and VISITED[scope] == name:
+                    bounds[j * n + i] = (1.0, None)
+        if len(figures) == 2:
+            rows += [({i: 1.0, n + i: -1.0}, "<=", 0.0) for i in range(n)]
+    if not rows:
+        return 0.0, np.inf
+    width = n * len(figures)
+    a_eq, b_eq, a_ub, b_ub = [], [], [], []
+    for coeffs, sense, rhs in rows:
+        dense = np.zeros(width)
+        for j, c in coeffs.items():
+            dense[j] = c
         if sense == "==":
-            a_eq.append(coeffs)
+            a_eq.append(dense)
             b_eq.append(rhs)
         else:  # as <=
             sign = 1.0 if sense == "<=" else -1.0
-            a_ub.append(sign * coeffs)
+            a_ub.append(sign * dense)
             b_ub.append(sign * rhs)
-    if not a_eq and not a_ub:
-        return 0.0, np.inf
-    cost = np.zeros(len(unknown))
-    cost[col[row]] = 1.0
+    cost = np.zeros(width)
+    cost[figures.index(figure) * n + unknown.index(row)] = 1.0
     system = {
         "A_eq": np.array(a_eq) if a_eq else None,
         "b_eq": b_eq or None,
         "A_ub": np.array(a_ub) if a_ub else None,
         "b_ub": b_ub or None,
-        "bounds": [(0, None)] * len(unknown),
+        "bounds": bounds,
         "method": "highs",
     }
     low = linprog(cost, **system)
@@ -207,13 +281,16 @@ def interval(released: pd.DataFrame, row: int, figure: str) -> tuple[float, floa
     return float(low.fun), (np.inf if high.status == 3 else float(-high.fun))
 
 
-def exposed(released: pd.DataFrame, k: int) -> list[tuple]:
-    """Every (row, figure, low, high) of a PRIMARY cell the attacker pins down."""
+def exposed(
+    released: pd.DataFrame, k: int, shape: bool = True, listing: str = "every-period"
+) -> list[tuple]:
+    """Every (row, figure, low, high) of a PRIMARY cell the attacker pins down; `shape=False`
+    is the attacker before issue 27, who knew only the published figures and their sums."""
     cells = released.reset_index(drop=True)
     found = []
     for row in np.flatnonzero((cells["status"] == PRIMARY).to_numpy()):
         for figure in ADDITIVE:
-            low, high = interval(cells, row, figure)
+            low, high = interval(cells, row, figure, shape, listing)
             counts = figure in ("sessions", "views", "engaged_sessions")
             inside = counts and low >= 1 - 1e-6 and high <= k - 1 + 1e-6
             if high - low < required_width(figure, k) - 1e-6 or inside:
