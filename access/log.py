@@ -44,9 +44,12 @@ def event(path: Path, who: str, action: str, **details: object) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     text = json.dumps(entry, ensure_ascii=False, default=str) + "\n"
     with _exclusive(path):
-        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        with os.fdopen(descriptor, "a", encoding="utf-8") as log:
-            log.write(text)
+        descriptor = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(descriptor, "r+b") as log:
+            end = log.seek(0, os.SEEK_END)
+            if end and os.pread(descriptor, 1, end - 1) != b"\n":
+                text = "\n" + text  # half a line was left (a full disk): end it, keep ours whole
+            log.write(text.encode("utf-8"))
 
 
 def _bounded(value: object) -> object:

@@ -312,3 +312,10 @@ def test_files_kanon_writes_are_private_whatever_the_umask(gate, tmp_path):
         os.umask(previous)
     for path in (gate.accounts_path, gate.log_path):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+def test_an_entry_after_half_a_line_is_kept_whole(tmp_path):
+    path = tmp_path / "access.log"
+    path.write_text('{"at": "2026-12-07T10:00:00+00:00", "who": "ana", "act', encoding="utf-8")
+    log.event(path, "bob", log.SIGN_IN)
+    assert [e["who"] for e in log.read(path)] == ["bob"] and log.skipped_lines(path) == 1
