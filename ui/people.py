@@ -13,7 +13,14 @@ import pandas as pd
 import streamlit as st
 
 from access import log
-from access.accounts import LOCAL, OIDC, AccountError, Accounts
+from access.accounts import (
+    LOCAL,
+    MAX_NAME_LENGTH,
+    MAX_PASSWORD_LENGTH,
+    OIDC,
+    AccountError,
+    Accounts,
+)
 from access.roles import ADMINISTER, ROLES, Identity, RoleError, may
 from kanon.settings import Settings
 from reports import export
@@ -55,11 +62,16 @@ def _account_forms(
 ) -> None:
     with st.form("account-add", clear_on_submit=True):
         st.markdown("**Add an account**")
-        name = st.text_input("User name, or email for OpenID Connect", key="add_name")
+        name = st.text_input(
+            "User name, or email for OpenID Connect", key="add_name", max_chars=MAX_NAME_LENGTH
+        )
         kind = st.radio("Signs in with", list(KIND_LABELS), format_func=KIND_LABELS.get,
                         horizontal=True, key="add_kind")  # fmt: skip
         roles = st.multiselect("Roles", sorted(ROLES), key="add_roles")
-        password = st.text_input("Password (local accounts)", type="password", key="add_pw")
+        password = st.text_input(
+            "Password (local accounts)", type="password", key="add_pw",
+            max_chars=MAX_PASSWORD_LENGTH,
+        )  # fmt: skip
         if st.form_submit_button("Add account"):
 
             def add() -> str:
@@ -139,7 +151,7 @@ def access_log_section(settings: Settings, identity: Identity) -> None:
     since = since_column.date_input(
         "From", value=date.today() - timedelta(days=7), key="log_since", format="YYYY-MM-DD"
     )
-    who = who_column.text_input("Who", key="log_who", max_chars=254).strip() or None
+    who = who_column.text_input("Who", key="log_who", max_chars=MAX_NAME_LENGTH).strip() or None
     action = action_column.selectbox("Action", ["(all)", *log.KNOWN_ACTIONS], key="log_action")
     number = int(page_column.number_input("Page", min_value=1, value=1, step=1, key="log_page"))
     offset = (number - 1) * PAGE_SIZE
