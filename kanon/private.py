@@ -42,8 +42,10 @@ def make_private(home: Path, *, again: bool = False) -> list[str]:
             if warning:
                 warnings.append(warning)
     for warning in warnings:
-        _log.warning(warning)
-        print(f"kanon: warning: {warning}", file=sys.stderr)
+        if logging.getLogger().handlers:  # the host logs: once there
+            _log.warning(warning)
+        else:  # else on standard error, once (not twice through logging's last resort)
+            print(f"kanon: warning: {warning}", file=sys.stderr)
     _done.add(key)
     return warnings
 

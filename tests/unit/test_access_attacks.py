@@ -281,7 +281,7 @@ def test_two_set_up_pages_with_the_right_code_make_one_admin(gate, tmp_path):
 # --- private files -------------------------------------------------------------------------
 
 
-def test_lax_modes_under_the_home_are_fixed_with_a_warning(tmp_path, capsys):
+def test_lax_modes_under_the_home_are_fixed_with_a_warning(tmp_path, caplog):
     home = tmp_path / "home"
     (home / "policy").mkdir(parents=True)
     home.chmod(0o755)
@@ -295,7 +295,7 @@ def test_lax_modes_under_the_home_are_fixed_with_a_warning(tmp_path, capsys):
         assert os.umask(0o022) == 0o077  # the umask is Kanon's now
     finally:
         os.umask(previous)
-    assert len(warnings) == 3 and "readable by others" in capsys.readouterr().err
+    assert len(warnings) == 3 and "readable by others" in caplog.text  # the host's log
     assert stat.S_IMODE(home.stat().st_mode) == 0o700
     assert stat.S_IMODE((home / "policy").stat().st_mode) == 0o700
     assert stat.S_IMODE(raw.stat().st_mode) == 0o600
