@@ -8,6 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from kanon.private import make_private
 from ui import components, context, navigation, signin
 
 # A file served by Kanon itself: a `:material/...` favicon would make every visitor's browser
@@ -22,6 +23,7 @@ st.set_page_config(
 )
 
 settings = context.settings_or_stop()
+make_private(settings.home)  # umask 077, lax modes under KANON_HOME fixed (once per process)
 providers = context.providers_or_stop(settings)
 identity = context.identity(settings)
 if identity.developer:

@@ -6,6 +6,7 @@ at any time, and it takes turns on the file safely; the statistics store is a se
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -32,13 +33,19 @@ CREATE TABLE IF NOT EXISTS failures (
     at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS failures_by_key ON failures (key, at);
+CREATE TABLE IF NOT EXISTS throttle_notes (
+    key TEXT PRIMARY KEY,           -- a throttled key whose refusal was logged
+    at REAL NOT NULL                -- when: logged again only once the window has passed
+);
 """
 
 
 @contextmanager
 def connect(path: Path) -> Iterator[sqlite3.Connection]:
     """One transaction on the accounts file: committed when the block ends, else rolled back."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not path.exists():  # password hashes: the owner's alone, whatever the umask
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
     with closing(sqlite3.connect(path, timeout=10, isolation_level=None)) as con:
         con.row_factory = sqlite3.Row
         con.execute("PRAGMA foreign_keys = ON")

@@ -12,6 +12,7 @@ from access.accounts import AccountError
 from connectors.base import ConnectorError
 from connectors.catalog import BREAKDOWNS, GRAINS, CatalogError
 from kanon import users_cli
+from kanon.private import make_private
 from kanon.settings import Settings, SettingsError, load_settings
 from kanon.sources import bigquery_export_folder, make_connector, sample_folder
 from kanon.sync import SyncError
@@ -43,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     try:
         settings = load_settings()
+        make_private(settings.home)  # before anything is written: the home is its owner's alone
         return args.run(settings, args)
     except EXPECTED_ERRORS as error:
         print(f"kanon: error: {error}", file=sys.stderr)

@@ -125,7 +125,10 @@ def cmd_toggle(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_access_log(settings: Settings, args: argparse.Namespace) -> int:
     since: date | None = args.since
     for entry in log.entries(settings.access_log_path, since, args.who, args.action):
-        print(json.dumps(entry, ensure_ascii=False) if args.json else log.line(entry))
+        print(log.json_line(entry) if args.json else log.line(entry))
+    skipped = log.skipped_lines(settings.access_log_path)
+    if skipped:
+        print(f"kanon: {skipped} malformed line(s) in the access log were skipped", file=sys.stderr)
     return EXIT_OK
 
 

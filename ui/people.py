@@ -13,7 +13,14 @@ import pandas as pd
 import streamlit as st
 
 from access import log
-from access.accounts import LOCAL, OIDC, AccountError, Accounts
+from access.accounts import (
+    LOCAL,
+    MAX_NAME_LENGTH,
+    MAX_PASSWORD_LENGTH,
+    OIDC,
+    AccountError,
+    Accounts,
+)
 from access.roles import ADMINISTER, ROLES, Identity, RoleError, may
 from kanon.settings import Settings
 from reports import export
@@ -55,11 +62,16 @@ def _account_forms(
 ) -> None:
     with st.form("account-add", clear_on_submit=True):
         st.markdown("**Add an account**")
-        name = st.text_input("User name, or email for OpenID Connect", key="add_name")
+        name = st.text_input(
+            "User name, or email for OpenID Connect", key="add_name", max_chars=MAX_NAME_LENGTH
+        )
         kind = st.radio("Signs in with", list(KIND_LABELS), format_func=KIND_LABELS.get,
                         horizontal=True, key="add_kind")  # fmt: skip
         roles = st.multiselect("Roles", sorted(ROLES), key="add_roles")
-        password = st.text_input("Password (local accounts)", type="password", key="add_pw")
+        password = st.text_input(
+            "Password (local accounts)", type="password", key="add_pw",
+            max_chars=MAX_PASSWORD_LENGTH,
+        )  # fmt: skip
         if st.form_submit_button("Add account"):
 
             def add() -> str:
@@ -128,26 +140,43 @@ def _log_change(
     log.event(settings.access_log_path, identity.email, action, account=name, **extra)
 
 
+PAGE_SIZE = 200  # entries shown at once; the log is read from its end, a page at a time
+
+
 def access_log_section(settings: Settings, identity: Identity) -> None:
-    """Filter the log by day, person and action; admins may download what they filtered."""
-    since_column, who_column, action_column = st.columns(3)
+    """Filter the log by day, person and action, a page at a time (newest first, read from the
+    file's end, never the whole file); admins may download the page shown."""
+    path = settings.access_log_path
+    since_column, who_column, action_column, page_column = st.columns([3, 3, 3, 2])
     since = since_column.date_input(
         "From", value=date.today() - timedelta(days=7), key="log_since", format="YYYY-MM-DD"
     )
-    who = who_column.text_input("Who", key="log_who").strip() or None
-    everything = log.entries(settings.access_log_path, since)
-    actions = sorted({str(entry.get("action")) for entry in everything})
-    action = action_column.selectbox("Action", ["(all)", *actions], key="log_action")
-    chosen = log.entries(
-        settings.access_log_path, since, who, None if action == "(all)" else action
+    who = who_column.text_input("Who", key="log_who", max_chars=MAX_NAME_LENGTH).strip() or None
+    action = action_column.selectbox("Action", ["(all)", *log.KNOWN_ACTIONS], key="log_action")
+    number = int(page_column.number_input("Page", min_value=1, value=1, step=1, key="log_page"))
+    offset = (number - 1) * PAGE_SIZE
+    shown = log.page(
+        path, since, who, None if action == "(all)" else action, offset=offset, limit=PAGE_SIZE
     )
-    frame = log_frame(chosen)
+    frame = log_frame(shown.entries, newest_first=True)
     st.dataframe(frame, hide_index=True, key="access-log-table")
+    if shown.entries:
+        more = "; older ones on the next page" if shown.more else ""
+        st.caption(f"Entries {offset + 1} to {offset + len(shown.entries)}, newest first{more}.")
+    elif number > 1:
+        st.caption("No entries on this page: go back a page.")
+    skipped = log.skipped_lines(path)
+    if skipped:
+        st.warning(
+            f"{skipped} line(s) of the access log could not be read and were skipped (half a "
+            "line left by a full disk or a crash, say). `kanon purge` removes them.",
+            icon=":material/warning:",
+        )
     if may(identity, ADMINISTER):
         st.download_button(
             "Download these entries (CSV)",
             data=lambda: log_csv(frame),
-            file_name=f"kanon-access-log-from-{since}.csv",
+            file_name=f"kanon-access-log-from-{since}-page-{number}.csv",
             mime="text/csv",
             on_click="ignore",
             icon=":material/download:",
@@ -155,10 +184,11 @@ def access_log_section(settings: Settings, identity: Identity) -> None:
         )
 
 
-def log_frame(entries: list[dict]) -> pd.DataFrame:
-    """The entries as a table; facts beyond the usual columns are joined into `detail`."""
+def log_frame(entries: list[dict], newest_first: bool = False) -> pd.DataFrame:
+    """The entries as a table, newest first; facts beyond the usual columns are joined into
+    `detail`. `entries` are oldest first unless `newest_first`."""
     rows = []
-    for entry in reversed(entries):  # newest first
+    for entry in entries if newest_first else reversed(entries):
         extra = {k: v for k, v in entry.items() if k not in LOG_COLUMNS}
         detail = "; ".join(f"{k}={v}" for k, v in sorted(extra.items()))
         rows.append({**{c: entry.get(c) for c in LOG_COLUMNS[:-1]}, "detail": detail})
