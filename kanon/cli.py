@@ -162,6 +162,8 @@ def cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
     report = sync(settings, connector, progress=_print_progress)
     print(file=sys.stderr)
     print("\n".join(report.lines()))
+    for warning in report.warnings:  # the release was published: a warning, not a failure
+        print(f"kanon: warning: {warning}", file=sys.stderr)
     return EXIT_OK
 
 
