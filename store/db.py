@@ -97,7 +97,14 @@ def damaged_message(path: Path, error: BaseException) -> str:
 
 
 # DuckDB's errors that mean the file itself is unreadable, not that a query was wrong.
-_DAMAGE = (duckdb.SerializationException, duckdb.InternalException, duckdb.FatalException)
+_DAMAGE_TYPES = (duckdb.SerializationException, duckdb.InternalException, duckdb.FatalException)
+
+
+def _is_damage(error: BaseException) -> bool:
+    """A checksum that does not match comes as DuckDB's bare `Error`."""
+    return isinstance(error, _DAMAGE_TYPES) or (
+        isinstance(error, duckdb.Error) and "corrupt" in str(error).lower()
+    )
 
 
 class Store:
@@ -120,12 +127,16 @@ class Store:
             try:
                 con.execute(SCHEMA)
                 _record_sources(con)
-            except _DAMAGE as error:
-                raise StoreError(damaged_message(self.path, error)) from error
+            except duckdb.Error as error:
+                if not (_is_damage(error) or isinstance(error, duckdb.IOException)):
+                    raise
+                raise StoreError(damaged_message(self.path, error)) from None
             try:
                 yield con
-            except _DAMAGE as error:
-                raise StoreError(damaged_message(self.path, error)) from error
+            except duckdb.Error as error:
+                if not _is_damage(error):
+                    raise
+                raise StoreError(damaged_message(self.path, error)) from None
         finally:
             con.close()
 
@@ -558,7 +569,7 @@ def _connect_with_retry(path: Path, wait_seconds: float) -> duckdb.DuckDBPyConne
                     "(e.g. a `duckdb` shell)."
                 ) from None
             time.sleep(0.1)
-        except _DAMAGE as error:
+        except duckdb.Error as error:
             raise StoreError(damaged_message(path, error)) from None
 
 
