@@ -186,7 +186,8 @@ class Store:
         """GA4's flags for the periods in the release (they are about figures, not visitors)."""
         with self.connect(must_exist=True) as con:
             return con.execute(
-                "SELECT f.* FROM period_flags f JOIN (SELECT DISTINCT breakdown, grain, period "
+                "SELECT f.* EXCLUDE (source) FROM period_flags f "
+                "JOIN (SELECT DISTINCT breakdown, grain, period "
                 "FROM release_cells) r USING (breakdown, grain, period)"
             ).df()
 
