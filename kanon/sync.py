@@ -89,9 +89,9 @@ class SyncReport:
         return [
             f"sync {self.sync_id} from {self.source}: {self.pulls} reports, {self.rows} rows, "
             f"{self.requests} requests, {self.tokens} quota tokens, {self.seconds:.1f} s",
-            f"release {r.get('release_id')}: {r.get('cells', 0)} cells, "
-            f"{r.get('withheld_primary', 0)} withheld (fewer than k={r.get('k')} visitors), "
-            f"{r.get('withheld_secondary', 0)} withheld to protect them",
+            f"release: {r.get('cells', 0)} cells, {r.get('withheld_primary', 0)} withheld "
+            f"(fewer than k={r.get('k')} visitors), {r.get('withheld_secondary', 0)} withheld "
+            f"to protect them (release {r.get('release_id')})",
             f"purged {self.purged} rows older than the retention window",
             *(f"warning: {warning}" for warning in self.warnings),
         ]
