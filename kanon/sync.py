@@ -30,6 +30,7 @@ from reports.grid import Window, next_period, period_end
 from reports.status import PUBLISHED
 from store.db import (
     SUCCEEDED,
+    SourceRefused,
     Store,
     finish_sync,
     latest_release,
@@ -121,10 +122,10 @@ def sync(
     `running` when it starts and finished in the publish transaction, or as failed."""
     store = Store(settings.store_path)
     with store.sync_lock():
-        refusal = store.sources().refusal(connector.name)
-        if refusal:
-            raise SyncError(refusal)
-        sync_id = store.begin_sync(connector.name, now())
+        try:
+            sync_id = store.begin_sync(connector.name, now())
+        except SourceRefused as refusal:
+            raise SyncError(str(refusal)) from None
         try:
             report = _sync(settings, store, connector, sync_id, progress, today)
         except BaseException as error:

@@ -87,6 +87,10 @@ class SyncRunning(StoreError):
     """Another sync holds the store's sync lock."""
 
 
+class SourceRefused(StoreError):
+    """The store holds statistics from another source than the sync's."""
+
+
 def damaged_message(path: Path, error: BaseException) -> str:
     return (
         f"The Kanon store {path} is damaged or is not a Kanon store ({error}). Nothing was "
@@ -239,10 +243,14 @@ class Store:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def begin_sync(self, source: str, started_at: datetime) -> int:
-        """The new sync's id, its history row written as `running`. Call it holding
+        """The new sync's id, its history row written as `running`; or SourceRefused when the
+        store holds another source's statistics (then nothing is written). Call it holding
         `sync_lock`: any row still `running` was left by a sync that died, and is finished
-        as failed (never replaced)."""
+        as failed (never replaced). One connection: a sync's fixed cost stays small."""
         with self.transaction() as con:
+            refusal = sources(con).refusal(source)
+            if refusal:
+                raise SourceRefused(refusal)
             con.execute(
                 "UPDATE syncs SET status = ?, finished_at = ?, message = ? WHERE status = ?",
                 [
