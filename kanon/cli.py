@@ -157,9 +157,10 @@ def cmd_sample(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
-    from kanon.sync import sync
+    from kanon.sync import refuse_in_developer_mode, sync
 
     source = args.source or settings.source
+    refuse_in_developer_mode(settings, source)
     connector = make_connector(settings, source)
     report = sync(settings, connector, progress=_print_progress)
     print(file=sys.stderr)

@@ -29,6 +29,7 @@ from reports.cells import cells_from_result, empty_cells, request_for
 from reports.grid import Window, next_period, period_end
 from reports.status import PUBLISHED
 from store.db import (
+    SAMPLE,
     SUCCEEDED,
     SourceRefused,
     Store,
@@ -120,6 +121,7 @@ def sync(
 
     One sync at a time (a second is refused while one runs); its history row is written as
     `running` when it starts and finished in the publish transaction, or as failed."""
+    refuse_in_developer_mode(settings, connector.name)
     store = Store(settings.store_path)
     with store.sync_lock():
         try:
@@ -134,6 +136,16 @@ def sync(
     # Published: nothing from here on may fail the sync, only warn.
     _after_publishing(settings, store, report, progress)
     return report
+
+
+def refuse_in_developer_mode(settings: Settings, source: str) -> None:
+    """Developer mode lets anyone in: it syncs the sample only."""
+    if settings.developer_mode and source != SAMPLE:
+        raise SyncError(
+            f"Developer mode syncs the sample property only, not {source}: developer mode "
+            "lets anyone in without signing in. Turn it off (unset KANON_DEVELOPER_MODE) to "
+            "sync real statistics, into a Kanon home of their own."
+        )
 
 
 def _sync(

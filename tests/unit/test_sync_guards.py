@@ -128,6 +128,24 @@ def test_a_ga4_sync_into_a_sample_store_is_refused(sample_home, copy_of):
 # --- developer mode ----------------------------------------------------------------------
 
 
+def test_developer_mode_syncs_the_sample_only(tmp_path):
+    settings = load_settings(home=tmp_path, retention_months=1, developer_mode=True)
+    with pytest.raises(SyncError, match="Developer mode syncs the sample property only"):
+        sync(settings, FakeGA4(scale=0.1, today=DAY))
+    assert not (tmp_path / "kanon.duckdb").exists()
+    result = kanon(
+        tmp_path,
+        "sync",
+        "--source",
+        "ga4",
+        KANON_DEVELOPER_MODE="1",
+        KANON_GA4_PROPERTY="123456",
+        KANON_GA4_ENDPOINT="http://127.0.0.1:9",  # never reached
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "Developer mode syncs the sample property only" in result.stderr
+
+
 def test_developer_mode_refuses_a_home_whose_raw_periods_or_releases_are_real(ga4_home, copy_of):
     assert "came from ga4" in developer.refusal(_settings(ga4_home))
     home = copy_of(ga4_home)
