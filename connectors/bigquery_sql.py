@@ -72,8 +72,10 @@ METRIC_SQL = {
     "bounceRate": "1 - SAFE_DIVIDE(COUNTIF(engaged), COUNT(*))",
 }
 
-_PROJECT = re.compile(r"^(?:[a-z][a-z0-9.-]*:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$")
-_DATASET = re.compile(r"^\w{1,1024}$")
+# Whole names only (fullmatch): `$` alone lets a trailing newline through, and \w any
+# script's letters; BigQuery's names are ASCII.
+_PROJECT = re.compile(r"(?:[a-z][a-z0-9.-]*:)?[a-z][a-z0-9-]{4,28}[a-z0-9]", re.ASCII)
+_DATASET = re.compile(r"[A-Za-z0-9_]{1,1024}", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -86,12 +88,12 @@ class Query:
 
 def events_table(project: str, dataset: str) -> str:
     """The wildcard table of a GA4 export, quoted; refuses names that are not plain names."""
-    if not _PROJECT.match(project):
+    if not _PROJECT.fullmatch(project):
         raise ValueError(
             f"{project!r} is not a Google Cloud project id (6 to 30 lowercase letters, digits "
             "and hyphens, starting with a letter)."
         )
-    if not _DATASET.match(dataset):
+    if not _DATASET.fullmatch(dataset):
         raise ValueError(f"{dataset!r} is not a BigQuery dataset name (letters, digits, _).")
     return f"`{project}.{dataset}.events_*`"
 

@@ -33,6 +33,7 @@ from connectors.sample_property import (
     read_sample,
     write_sample,
 )
+from connectors.sql_text import string_literal
 
 __all__ = ["SampleConnector", "write_sample"]
 
@@ -80,7 +81,7 @@ def _connect() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB that spills to disk rather than grow past a few hundred MB."""
     db = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "preserve_insertion_order": False})
     spill = Path(tempfile.gettempdir()) / f"kanon-duckdb-{uuid.uuid4().hex}"  # made if needed
-    db.execute(f"SET temp_directory = '{spill}'")
+    db.execute(f"SET temp_directory = {string_literal(spill)}")
     return db
 
 
@@ -285,8 +286,8 @@ class SampleConnector:
             last = date.fromisoformat(meta["last_day"])
             # Straight from the Parquet files: a property of any size is read in bounded memory.
             for table in ("sessions", "pageviews"):
-                path = str(self._folder / f"{table}.parquet").replace("'", "''")
-                self._db.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{path}')")
+                path = string_literal(self._folder / f"{table}.parquet")
+                self._db.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet({path})")
             self._today = today or last + timedelta(days=1)
         else:
             self._folder = None

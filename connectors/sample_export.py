@@ -40,6 +40,7 @@ import duckdb
 import pandas as pd
 
 from connectors.sample_property import SampleData
+from connectors.sql_text import string_literal
 
 TIME_ZONE = "Europe/Oslo"
 SITE = "https://www.fjordlys.no"
@@ -161,14 +162,14 @@ def write_export(
         con.execute(f"INSERT INTO events {_COOKIELESS_SQL}", {"every": COOKIELESS_EVERY})
         con.execute(
             "COPY (SELECT * FROM events ORDER BY event_date, event_timestamp) "
-            f"TO '{folder / 'events.parquet'}' (FORMAT parquet)"
+            f"TO {string_literal(folder / 'events.parquet')} (FORMAT parquet)"
         )
         today = (last + timedelta(days=1)).strftime("%Y%m%d")
         con.execute(
             f"COPY (SELECT * REPLACE ('{today}' AS event_date, "
             "event_timestamp + 86400000000 AS event_timestamp) FROM events "
             f"WHERE event_date = '{last:%Y%m%d}') "
-            f"TO '{folder / 'events_intraday.parquet'}' (FORMAT parquet)"
+            f"TO {string_literal(folder / 'events_intraday.parquet')} (FORMAT parquet)"
         )
         counts = con.execute(
             "SELECT count(*), count(*) FILTER (WHERE user_pseudo_id IS NULL) FROM events"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -157,13 +159,16 @@ def cmd_sample(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
-    from kanon.sync import sync
+    from kanon.sync import refuse_in_developer_mode, sync
 
     source = args.source or settings.source
+    refuse_in_developer_mode(settings, source)
     connector = make_connector(settings, source)
     report = sync(settings, connector, progress=_print_progress)
     print(file=sys.stderr)
     print("\n".join(report.lines()))
+    for warning in report.warnings:  # the release was published: a warning, not a failure
+        print(f"kanon: warning: {warning}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -173,11 +178,12 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     from reports.status import SHOWN_WITHHELD
     from reports.workbook import summary_workbook
 
+    _refuse_a_link(args.out)
     release = _release(settings)
     facts = summary_facts(settings, release.info)
     if args.summary:
         book = summary_workbook(release, args.grain, args.start, args.end, facts)
-        args.out.write_bytes(book)
+        write_file(args.out, book)
         print(
             f"wrote the summary workbook ({args.grain}, {args.start} to {args.end}) to {args.out}"
         )
@@ -185,7 +191,7 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     selection = export.selection_for(release, args.report, args.grain, args.start, args.end)
     frame = export.summary(release, args.report, selection)
     header = export.provenance(release, selection, facts, report=args.report)
-    args.out.write_bytes(export.to_csv(frame, header, args.dialect or "plain"))
+    write_file(args.out, export.to_csv(frame, header, args.dialect or "plain"))
     withheld = int((frame["visits"] == SHOWN_WITHHELD).sum())
     print(f"wrote {len(frame)} rows ({withheld} withheld) to {args.out}")
     return EXIT_OK
@@ -281,6 +287,46 @@ def _confirmed(kind: str, value: str) -> bool:
     except EOFError:  # no terminal to ask: --yes is the way to say it
         print("\nNo answer (use --yes in scripts).", file=sys.stderr)
         return False
+
+
+def _refuse_a_link(path: Path) -> None:
+    if path.is_symlink():
+        raise ValueError(
+            f"--out {path} is a symbolic link; Kanon does not write through links (the file it "
+            "points to could be anyone's). Remove the link or name another file."
+        )
+    if path.is_dir():
+        raise ValueError(f"--out {path} is a folder; name a file to write.")
+
+
+def write_file(path: Path, content: bytes) -> None:
+    """Write `content` to `path` whole or not at all: a new file in the same folder, renamed
+    over `path`. A rename replaces a symbolic link at `path` rather than following it, so a
+    link planted after the check still redirects nothing."""
+    _refuse_a_link(path)
+    folder = path.parent
+    try:
+        descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    except FileNotFoundError:
+        raise ValueError(f"--out {path}: the folder {folder} does not exist.") from None
+    except PermissionError:
+        raise ValueError(f"--out {path}: no permission to write in {folder}.") from None
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, 0o666 & ~_umask())  # as a plain new file would be
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
 
 
 def _release(settings: Settings):

@@ -19,6 +19,14 @@ def purge(settings: Settings, today: date | None = None) -> list[str]:
         with store.transaction() as con:
             deleted = purge_before(con, window.first_day)
         lines.append(f"store: deleted {deleted} rows of periods starting before {window.first_day}")
-    dropped = log.purge(settings.access_log_path, window.first_day)
+    try:
+        dropped = log.purge(settings.access_log_path, window.first_day)
+    except Exception as error:
+        raise ValueError(
+            "; ".join(lines + [""])
+            + f"the access log {settings.access_log_path} could not be purged "
+            f"({type(error).__name__}: {error}): fix or remove the unreadable line and run "
+            "`kanon purge` again."
+        ) from None
     lines.append(f"access log: dropped {dropped} entries from before {window.first_day}")
     return lines

@@ -29,8 +29,13 @@ from reports.cells import cells_from_result, empty_cells, request_for
 from reports.grid import Window, next_period, period_end
 from reports.status import PUBLISHED
 from store.db import (
+    SAMPLE,
+    SUCCEEDED,
+    SourceRefused,
     Store,
+    finish_sync,
     latest_release,
+    next_release_id,
     now,
     purge_before,
     raw_cells_after_upsert,
@@ -38,6 +43,7 @@ from store.db import (
     release_cells_since,
     release_proofs,
     replace_release,
+    sources,
     upsert,
 )
 
@@ -77,6 +83,8 @@ class SyncReport:
     purged: int
     seconds: float
     release: dict = field(default_factory=dict)
+    # What went wrong after the release was published: the sync still succeeded.
+    warnings: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         r = self.release
@@ -85,8 +93,9 @@ class SyncReport:
             f"{self.requests} requests, {self.tokens} quota tokens, {self.seconds:.1f} s",
             f"release: {r.get('cells', 0)} cells, {r.get('withheld_primary', 0)} withheld "
             f"(fewer than k={r.get('k')} visitors), {r.get('withheld_secondary', 0)} withheld "
-            "to protect them",
+            f"to protect them (release {r.get('release_id')})",
             f"purged {self.purged} rows older than the retention window",
+            *(f"warning: {warning}" for warning in self.warnings),
         ]
 
 
@@ -108,35 +117,60 @@ def sync(
     progress: Progress | None = None,
     today: date | None = None,
 ) -> SyncReport:
-    """Pull what is new, then publish a protected release in one transaction."""
-    started = time.monotonic()
-    started_at = now()
-    report_progress = progress or (lambda fraction, message: None)
+    """Pull what is new, then publish a protected release in one transaction.
+
+    One sync at a time (a second is refused while one runs); its history row is written as
+    `running` when it starts and finished in the publish transaction, or as failed."""
+    refuse_in_developer_mode(settings, connector.name)
     store = Store(settings.store_path)
-    window = Window.on(today or connector.today(), settings.retention_months, settings.settle_days)
-    with store.connect() as con:
-        sync_id = store.next_sync_id(con)
-    record = {"sync_id": sync_id, "started_at": started_at, "source": connector.name}
-    try:
-        pulls = plan(window, store.raw_periods())
-        # The last release is read while the reports are fetched (0.2 s of a scale-100 daily
-        # sync); the connection is held only for the read, never for the fetch.
-        with ThreadPoolExecutor(max_workers=1) as reader:
-            reading = reader.submit(_last_release, store, window)
-            fetched = Fetched.of(pulls, _fetch(connector, pulls, report_progress))
-            labels = _fetch_labels(connector, pulls)
-            last = reading.result()
-        report_progress(0.9, "protecting and publishing the release")
-        info, purged, rows = _publish(store, settings, window, fetched, labels, last, record)
-    except Exception as error:
-        store.record_sync(
-            {**record, "finished_at": now(), "status": "failed", "message": str(error)[:2000]}
+    with store.sync_lock():
+        try:
+            sync_id = store.begin_sync(connector.name, now())
+        except SourceRefused as refusal:
+            raise SyncError(str(refusal)) from None
+        try:
+            report = _sync(settings, store, connector, sync_id, progress, today)
+        except BaseException as error:
+            _record_failure(store, sync_id, error, connector)
+            raise
+    # Published: nothing from here on may fail the sync, only warn.
+    _after_publishing(settings, store, report, progress)
+    return report
+
+
+def refuse_in_developer_mode(settings: Settings, source: str) -> None:
+    """Developer mode lets anyone in: it syncs the sample only."""
+    if settings.developer_mode and source != SAMPLE:
+        raise SyncError(
+            f"Developer mode syncs the sample property only, not {source}: developer mode "
+            "lets anyone in without signing in. Turn it off (unset KANON_DEVELOPER_MODE) to "
+            "sync real statistics, into a Kanon home of their own."
         )
-        raise
-    log_entries.purge(settings.access_log_path, window.first_day)
+
+
+def _sync(
+    settings: Settings,
+    store: Store,
+    connector: Connector,
+    sync_id: int,
+    progress: Progress | None,
+    today: date | None,
+) -> SyncReport:
+    started = time.monotonic()
+    report_progress = progress or (lambda fraction, message: None)
+    window = Window.on(today or connector.today(), settings.retention_months, settings.settle_days)
+    pulls = plan(window, store.raw_periods())
+    # The last release is read while the reports are fetched (0.2 s of a scale-100 daily
+    # sync); the connection is held only for the read, never for the fetch.
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        reading = reader.submit(_last_release, store, window)
+        fetched = Fetched.of(pulls, _fetch(connector, pulls, report_progress))
+        labels = _fetch_labels(connector, pulls)
+        last = reading.result()
+    report_progress(0.9, "protecting and publishing the release")
     usage = _usage(connector)
-    store.record_sync({**record, "finished_at": now(), "status": "ok", "message": "", **usage})
-    report_progress(1.0, "done")
+    record = {"sync_id": sync_id, "source": connector.name, "usage": usage}
+    info, purged, rows = _publish(store, settings, window, fetched, labels, last, record)
     return SyncReport(
         sync_id,
         connector.name,
@@ -148,6 +182,43 @@ def sync(
         time.monotonic() - started,
         info,
     )
+
+
+def _record_failure(store: Store, sync_id: int, error: BaseException, connector: Connector) -> None:
+    """Finish the history row as failed; a store that cannot take it does not hide `error`."""
+    message = str(error) or type(error).__name__
+    try:
+        store.fail_sync(sync_id, message[:2000], _usage(connector))
+    except Exception:
+        log.exception("Could not record sync %s as failed", sync_id)
+
+
+def _after_publishing(
+    settings: Settings, store: Store, report: SyncReport, progress: Progress | None
+) -> None:
+    """The access log's purge and the last progress report, after the release is live: a
+    failure here is a warning on the report (and in the sync's history), never a failed sync."""
+    window_start = report.release.get("first_day")
+    try:
+        log_entries.purge(settings.access_log_path, window_start)
+    except Exception as error:
+        report.warnings.append(
+            f"the access log {settings.access_log_path.name} could not be purged of entries "
+            f"before {window_start} ({type(error).__name__}: {error}); the release was "
+            "published. Fix or remove the unreadable line, then run `kanon purge`."
+        )
+    if progress is not None:
+        try:
+            progress(1.0, "done")
+        except Exception as error:
+            report.warnings.append(f"the progress display failed ({error})")
+    for warning in report.warnings:
+        log.warning("Sync %s: %s", report.sync_id, warning)
+    if report.warnings:
+        try:
+            store.note_on_sync(report.sync_id, "; ".join(f"warning: {w}" for w in report.warnings))
+        except Exception:
+            log.exception("Could not add the warnings to sync %s's history", report.sync_id)
 
 
 def _fetch(connector: Connector, pulls: list[Pull], progress: Progress) -> list[ReportResult]:
@@ -256,7 +327,7 @@ def _publish(
     proofs = _audit_or_refuse(release, proven, witnesses)
     del witnesses
     info = {
-        "release_id": record["sync_id"],
+        "release_id": None,  # given inside the transaction, from the store
         "created_at": now(),
         "source": record["source"],
         "k": settings.k,
@@ -267,17 +338,24 @@ def _publish(
         "model": release.info["model"],
         "listing": release.info["listing"],
     }
+    source = record["source"]
     with store.transaction() as con:
         if _release_id(latest_release(con)) != _release_id(base):
             raise SyncError(
                 "Another sync published a release while this one ran; nothing was written. "
                 "Run `kanon sync` again."
             )
+        refusal = sources(con).refusal(source)
+        if refusal:
+            raise SyncError(refusal)
+        info["release_id"] = next_release_id(con, record["sync_id"])
         upsert(con, "raw_cells", new_raw)
-        upsert(con, "period_flags", flags)
+        upsert(con, "period_flags", flags.assign(source=source) if not flags.empty else flags)
         upsert(con, "labels", labels)
         purged = purge_before(con, window.first_day)
         replace_release(con, release.cells, info, proofs)
+        usage = {**record["usage"], "release_id": info["release_id"]}
+        finish_sync(con, record["sync_id"], SUCCEEDED, "", usage)
     return info, purged, len(new_raw)
 
 

@@ -61,6 +61,9 @@ class ToolOutcome:
     status: str  # done, skipped, failed
     message: str
     receipt: dict = field(default_factory=dict)
+    # What the log keeps for `message` when it would quote more of the answer than the log
+    # may (see request_log.RECEIPT_FIELDS); None: the message itself.
+    logged_message: str | None = None
 
 
 @dataclass
@@ -149,7 +152,14 @@ def _hotjar(
     except hotjar.HotjarError as error:
         return ToolOutcome("hotjar", FAILED, str(error))
     verb = "deletion requested" if delete else "looked up"
-    return ToolOutcome("hotjar", DONE, f"{verb}: {hotjar.summary(answer)}", answer)
+    kept = request_log.kept_receipt(answer)
+    return ToolOutcome(
+        "hotjar",
+        DONE,
+        f"{verb}: {hotjar.summary(answer)}",
+        answer,
+        logged_message=f"{verb}: {hotjar.summary(kept)}",
+    )
 
 
 def _ga4_delete(config: DsrConfig, subject: Subject, credentials: CredentialsLoader) -> ToolOutcome:
@@ -199,7 +209,11 @@ def _log(config: DsrConfig, result: DsrResult) -> None:
     subject = result.subject
     value = normalised_email(subject.value) if subject.kind == "email" else subject.value
     tools = {
-        o.tool: {"status": o.status, "message": o.message, "receipt": o.receipt}
+        o.tool: {
+            "status": o.status,
+            "message": o.message if o.logged_message is None else o.logged_message,
+            "receipt": request_log.kept_receipt(o.receipt),
+        }
         for o in result.outcomes
     }
     for raw in {subject.value.strip(), value}:

@@ -2,8 +2,10 @@
 
 A person's identifier is never written: only a salted hash (HMAC-SHA-256 with a salt made on
 first use and kept beside the log), enough to tell that two requests were about the same person
-without saying who. Callers scrub receipts of the identifier (`scrub`) before recording. Entries
-older than the retention period are dropped whenever the log is written or read.
+without saying who. Callers scrub receipts of the identifier (`scrub`) before recording, and
+only named receipt fields are ever written (`RECEIPT_FIELDS`): an API that echoes more about the
+person (an address, a name, their visits) has it dropped, not logged. Entries older than the
+retention period are dropped whenever the log is written or read.
 """
 
 from __future__ import annotations
@@ -18,8 +20,22 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from policy.config import PolicyError
+
 LOG_NAME = "dsr_requests.jsonl"
 SALT_NAME = "dsr_salt"
+SALT_BYTES = 32
+
+# What a receipt may keep: ids and outcomes of the request, never data about the person.
+# Hotjar's user lookup: its id, whether it deleted, and per site how many hits it found; GA4's
+# submitUserDeletion: when it takes effect, for which property, by which identifier kind.
+RECEIPT_FIELDS = frozenset(
+    {"lookup_id", "request_id", "id", "status", "deleted", "found", "deletion_request_time",
+     "property", "field"}
+)  # fmt: skip
+FOUND_FIELDS = frozenset({"site_id", "hits"})
+TOOL_FIELDS = ("status", "message", "receipt")
+MAX_VALUE = 200  # characters of one kept text value
 
 
 def log_path(folder: Path) -> Path:
@@ -32,8 +48,54 @@ def subject_hash(folder: Path, kind: str, value: str) -> str:
     return "hmac-sha256:" + digest.hexdigest()
 
 
+def kept_receipt(receipt: object) -> dict:
+    """Only the receipt's named fields (`RECEIPT_FIELDS`), with plain short values."""
+    if not isinstance(receipt, dict):
+        return {}
+    kept: dict[str, Any] = {}
+    for name in sorted(RECEIPT_FIELDS & set(receipt)):
+        value = receipt[name]
+        if name == "found":
+            value = _found(value)
+        if value is None or isinstance(value, bool | int | float):
+            kept[name] = value
+        elif isinstance(value, str):
+            kept[name] = value[:MAX_VALUE]
+        elif name == "found":
+            kept[name] = value
+    return kept
+
+
+def _found(value: object) -> list[dict] | None:
+    if not isinstance(value, list):
+        return None
+    return [
+        {k: item[k] for k in sorted(FOUND_FIELDS & set(item)) if _plain(item[k])}
+        for item in value
+        if isinstance(item, dict)
+    ]
+
+
+def _plain(value: object) -> bool:
+    return isinstance(value, bool | int | float) or (
+        isinstance(value, str) and len(value) <= MAX_VALUE
+    )
+
+
 def record(folder: Path, entry: dict, retention_days: int) -> dict:
-    """Append `entry` (dropping entries past the retention period first); returns it."""
+    """Append `entry` (dropping entries past the retention period first); returns it as
+    written: each tool's part holds only its status, message and named receipt fields."""
+    entry = {
+        **entry,
+        "tools": {
+            str(tool): {
+                "status": part.get("status"),
+                "message": str(part.get("message", ""))[:2000],
+                "receipt": kept_receipt(part.get("receipt")),
+            }
+            for tool, part in (entry.get("tools") or {}).items()
+        },
+    }
     purge(folder, retention_days)
     folder.mkdir(parents=True, exist_ok=True)
     path = log_path(folder)
@@ -87,18 +149,54 @@ def _replace(value: Any, pattern: re.Pattern[str], replacement: str) -> Any:
     return value
 
 
+class SaltError(PolicyError):
+    """The salt file is unreadable; the message says what to do."""
+
+
 def _salt(folder: Path) -> bytes:
     path = folder / SALT_NAME
     if not path.exists():
-        folder.mkdir(parents=True, exist_ok=True)
+        _make_salt(folder, path)
+    try:
+        salt = bytes.fromhex(path.read_text(encoding="utf-8").strip())
+    except (ValueError, UnicodeDecodeError):
+        salt = b""
+    if len(salt) < SALT_BYTES // 2:  # an empty salt would hash identifiers all but in clear
+        raise SaltError(
+            f"The data-subject request log's salt {path} is damaged (it should hold "
+            f"{SALT_BYTES * 2} hex digits). Restore it from a backup; or remove it, and a new "
+            "salt is made (then a person's new entries no longer match their earlier ones)."
+        )
+    return salt
+
+
+def _make_salt(folder: Path, path: Path) -> None:
+    """Write a new salt whole or not at all: a 0600 temporary file, fsynced, then linked into
+    place (a link, unlike a rename, never replaces a salt another request made meanwhile)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    temporary = folder / f".{SALT_NAME}.{secrets.token_hex(8)}.tmp"
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(secrets.token_hex(SALT_BYTES) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
         try:
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.link(temporary, path)
         except FileExistsError:
             pass  # made by a request running at the same moment: use that one
         else:
-            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                handle.write(secrets.token_hex(32))
-    return bytes.fromhex(path.read_text(encoding="utf-8").strip())
+            _fsync_folder(folder)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _fsync_folder(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _entries(path: Path) -> list[dict]:

@@ -7,12 +7,16 @@ anything fails, the previous release stays exactly as it was.
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import logging
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 import pandas as pd
@@ -52,10 +56,18 @@ ALTER TABLE releases ADD COLUMN IF NOT EXISTS empty BIGINT;
 CREATE TABLE IF NOT EXISTS syncs (
     sync_id BIGINT PRIMARY KEY, started_at TIMESTAMP, finished_at TIMESTAMP, source VARCHAR,
     status VARCHAR, message VARCHAR, requests BIGINT, tokens BIGINT,
-    tokens_left_hour BIGINT, tokens_left_day BIGINT, bytes_processed BIGINT, bytes_billed BIGINT);
+    tokens_left_hour BIGINT, tokens_left_day BIGINT, bytes_processed BIGINT, bytes_billed BIGINT,
+    release_id BIGINT);
 ALTER TABLE syncs ADD COLUMN IF NOT EXISTS bytes_processed BIGINT;
 ALTER TABLE syncs ADD COLUMN IF NOT EXISTS bytes_billed BIGINT;
+ALTER TABLE syncs ADD COLUMN IF NOT EXISTS release_id BIGINT;
 """
+# Which source each raw period was fetched from (sample, ga4, bigquery): a store holds one.
+# Stores made before it was recorded gain the column, filled once (see `_record_sources`).
+SOURCE_COLUMN = "ALTER TABLE period_flags ADD COLUMN IF NOT EXISTS source VARCHAR"
+
+RUNNING, SUCCEEDED, FAILED = "running", "ok", "failed"
+SAMPLE = "sample"
 
 TABLES = (
     "raw_cells",
@@ -76,11 +88,40 @@ class StoreError(RuntimeError):
     """The store could not be opened or read; the message says what to do."""
 
 
+class SyncRunning(StoreError):
+    """Another sync holds the store's sync lock."""
+
+
+class SourceRefused(StoreError):
+    """The store holds statistics from another source than the sync's."""
+
+
+def damaged_message(path: Path, error: BaseException) -> str:
+    return (
+        f"The Kanon store {path} is damaged or is not a Kanon store ({error}). Nothing was "
+        "changed. Restore it from a backup (`kanon restore FILE`, if you made one with "
+        "`kanon backup`), or move it aside and sync again into a new KANON_HOME "
+        "(`KANON_HOME=/new/folder kanon sync`)."
+    )
+
+
+# DuckDB's errors that mean the file itself is unreadable, not that a query was wrong.
+_DAMAGE_TYPES = (duckdb.SerializationException, duckdb.InternalException, duckdb.FatalException)
+
+
+def _is_damage(error: BaseException) -> bool:
+    """A checksum that does not match comes as DuckDB's bare `Error`."""
+    return isinstance(error, _DAMAGE_TYPES) or (
+        isinstance(error, duckdb.Error) and "corrupt" in str(error).lower()
+    )
+
+
 class Store:
     """One DuckDB file under KANON_HOME."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, wait_seconds: float | None = None) -> None:
         self.path = Path(path)
+        self.wait_seconds = LOCK_WAIT_SECONDS if wait_seconds is None else wait_seconds
 
     @contextmanager
     def connect(self, must_exist: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -90,10 +131,21 @@ class Store:
                 f"No Kanon store at {self.path}. Run `kanon sync --source sample` (or ga4) first."
             )
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = _connect_with_retry(self.path)
+        con = _connect_with_retry(self.path, self.wait_seconds)
         try:
-            con.execute(SCHEMA)
-            yield con
+            try:
+                con.execute(SCHEMA)
+                _record_sources(con)
+            except duckdb.Error as error:
+                if not (_is_damage(error) or isinstance(error, duckdb.IOException)):
+                    raise
+                raise StoreError(damaged_message(self.path, error)) from None
+            try:
+                yield con
+            except duckdb.Error as error:
+                if not _is_damage(error):
+                    raise
+                raise StoreError(damaged_message(self.path, error)) from None
         finally:
             con.close()
 
@@ -143,7 +195,8 @@ class Store:
         """GA4's flags for the periods in the release (they are about figures, not visitors)."""
         with self.connect(must_exist=True) as con:
             return con.execute(
-                "SELECT f.* FROM period_flags f JOIN (SELECT DISTINCT breakdown, grain, period "
+                "SELECT f.* EXCLUDE (source) FROM period_flags f "
+                "JOIN (SELECT DISTINCT breakdown, grain, period "
                 "FROM release_cells) r USING (breakdown, grain, period)"
             ).df()
 
@@ -153,19 +206,162 @@ class Store:
         with self.connect(must_exist=True) as con:
             return con.execute("SELECT * FROM syncs ORDER BY sync_id DESC LIMIT ?", [limit]).df()
 
-    # --- writing, inside one transaction -------------------------------------------------
-
-    def next_sync_id(self, con: duckdb.DuckDBPyConnection) -> int:
-        return int(con.execute("SELECT coalesce(max(sync_id), 0) + 1 FROM syncs").fetchone()[0])
-
-    def record_sync(self, sync: dict) -> None:
-        """Log a sync's outcome in its own small transaction (also after a failed sync)."""
+    def sources(self) -> Sources:
+        """Where the store's statistics came from (see `Sources`); empty for no store."""
+        if not self.path.exists():
+            return Sources(frozenset(), frozenset())
         with self.connect() as con:
-            columns = ", ".join(sync)
-            marks = ", ".join("?" for _ in sync)
+            return sources(con)
+
+    # --- a sync: one at a time, its history row written when it starts ------------------
+
+    @contextmanager
+    def sync_lock(self) -> Iterator[None]:
+        """Hold the store's sync lock (an flock on a file beside the store) or refuse.
+
+        The kernel drops the lock when its holder exits, crashed or not, so it never outlives
+        the sync that took it; `begin_sync` then finishes the `running` row such a sync left."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        path = self.path.with_name(self.path.name + ".sync-lock")
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        with os.fdopen(descriptor, "r+", encoding="utf-8") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as error:
+                if error.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                holder = lock.read().strip() or "another process"
+                raise SyncRunning(
+                    f"Another sync is running on {self.path} ({holder}); this one was not "
+                    "started. Wait for it to finish (its progress is in the Admin page's sync "
+                    "history) and run the sync again if you still need it."
+                ) from None
+            try:
+                lock.seek(0)
+                lock.truncate()
+                lock.write(f"process {os.getpid()}, started {now():%Y-%m-%d %H:%M:%S}\n")
+                lock.flush()
+                yield
+            finally:
+                lock.seek(0)
+                lock.truncate()
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def begin_sync(self, source: str, started_at: datetime) -> int:
+        """The new sync's id, its history row written as `running`; or SourceRefused when the
+        store holds another source's statistics (then nothing is written). Call it holding
+        `sync_lock`: any row still `running` was left by a sync that died, and is finished
+        as failed (never replaced). One connection: a sync's fixed cost stays small."""
+        with self.transaction() as con:
+            refusal = sources(con).refusal(source)
+            if refusal:
+                raise SourceRefused(refusal)
             con.execute(
-                f"INSERT OR REPLACE INTO syncs ({columns}) VALUES ({marks})", list(sync.values())
+                "UPDATE syncs SET status = ?, finished_at = ?, message = ? WHERE status = ?",
+                [
+                    FAILED,
+                    now(),
+                    "interrupted: the sync's process ended before it finished; nothing of it "
+                    "was published",
+                    RUNNING,
+                ],
             )
+            sync_id = int(
+                con.execute(
+                    "SELECT greatest((SELECT coalesce(max(sync_id), 0) FROM syncs), "
+                    "(SELECT coalesce(max(release_id), 0) FROM releases)) + 1"
+                ).fetchall()[0][0]
+            )
+            con.execute(
+                "INSERT INTO syncs (sync_id, started_at, source, status) VALUES (?, ?, ?, ?)",
+                [sync_id, started_at, source, RUNNING],
+            )
+        return sync_id
+
+    def fail_sync(self, sync_id: int, message: str, usage: dict | None = None) -> None:
+        """Finish a sync's row as failed (in its own small transaction)."""
+        with self.transaction() as con:
+            finish_sync(con, sync_id, FAILED, message, usage or {})
+
+    def note_on_sync(self, sync_id: int, message: str) -> None:
+        """Add a warning to a finished sync's message (its status stays)."""
+        with self.transaction() as con:
+            con.execute(
+                "UPDATE syncs SET message = concat_ws('; ', nullif(message, ''), ?) "
+                "WHERE sync_id = ?",
+                [message, sync_id],
+            )
+
+
+class Sources(NamedTuple):
+    """Where a store's statistics came from: the sources of its raw periods and of every
+    release it ever published."""
+
+    raw: frozenset[str]
+    releases: frozenset[str]
+
+    @property
+    def all(self) -> frozenset[str]:
+        return self.raw | self.releases
+
+    def refusal(self, source: str) -> str | None:
+        """Why a sync from `source` may not write here, or None: a store holds one source."""
+        others = sorted(self.raw - {source})
+        if not others:
+            return None
+        return (
+            f"This Kanon store holds statistics fetched from {', '.join(others)}; a sync from "
+            f"{source} would mix them into one release (its periods already fetched would be "
+            f"published again as {source}'s). Nothing was fetched or changed. To use {source}, "
+            f"start a new Kanon home: set KANON_HOME to a new, empty folder (e.g. "
+            f"`KANON_HOME=~/kanon-{source} kanon sync --source {source}`)."
+        )
+
+
+def sources(con: duckdb.DuckDBPyConnection) -> Sources:
+    raw = con.execute(
+        "SELECT DISTINCT source FROM period_flags WHERE source IS NOT NULL"
+    ).fetchall()
+    releases = con.execute("SELECT DISTINCT coalesce(source, '(unknown)') FROM releases").fetchall()
+    return Sources(frozenset(row[0] for row in raw), frozenset(row[0] for row in releases))
+
+
+def finish_sync(
+    con: duckdb.DuckDBPyConnection, sync_id: int, status: str, message: str, usage: dict
+) -> None:
+    values = {"finished_at": now(), "status": status, "message": message, **usage}
+    assignments = ", ".join(f"{column} = ?" for column in values)
+    con.execute(f"UPDATE syncs SET {assignments} WHERE sync_id = ?", [*values.values(), sync_id])
+
+
+def next_release_id(con: duckdb.DuckDBPyConnection, sync_id: int) -> int:
+    """The id of the release a sync publishes: its own sync id, unless a release already
+    holds it (a store written before ids came from the store), then the next free one."""
+    latest = con.execute("SELECT coalesce(max(release_id), 0) FROM releases").fetchall()[0][0]
+    return max(int(sync_id), int(latest) + 1)
+
+
+def _record_sources(con: duckdb.DuckDBPyConnection) -> None:
+    """Give a store made before sources were recorded its `source` column, once.
+
+    Its raw periods count as its last release's source; if any release ever came from
+    something other than the sample, as the last such release's (real figures are never
+    counted as the sample's, even in a store where a sample sync republished them)."""
+    present = con.execute(
+        "SELECT count(*) FROM duckdb_columns() "
+        "WHERE table_name = 'period_flags' AND column_name = 'source'"
+    ).fetchall()[0][0]
+    if present:
+        return
+    con.execute(SOURCE_COLUMN)
+    con.execute(
+        "UPDATE period_flags SET source = coalesce("
+        "(SELECT source FROM releases WHERE source IS DISTINCT FROM ? "
+        " ORDER BY release_id DESC LIMIT 1), "
+        "(SELECT source FROM releases ORDER BY release_id DESC LIMIT 1)) "
+        "WHERE source IS NULL",
+        [SAMPLE],
+    )
 
 
 def cells_frame(
@@ -365,19 +561,39 @@ def latest_release(con: duckdb.DuckDBPyConnection) -> dict | None:
     return frame.iloc[0].to_dict()
 
 
-def _connect_with_retry(path: Path) -> duckdb.DuckDBPyConnection:
-    """DuckDB lets one process write at a time; wait briefly for a running sync to finish."""
-    deadline = time.monotonic() + 15
+LOCK_WAIT_SECONDS = 3.0  # a sync holds the file at most about a second at a time
+
+
+def _connect_with_retry(path: Path, wait_seconds: float) -> duckdb.DuckDBPyConnection:
+    """DuckDB lets one process open the file at a time; wait briefly for a sync's short
+    connections to end, then say what holds it. A file that is not a DuckDB database (or is
+    damaged) says so at once."""
+    deadline = time.monotonic() + wait_seconds
     while True:
         try:
             return duckdb.connect(str(path))
         except duckdb.IOException as error:
-            if "lock" not in str(error).lower() or time.monotonic() > deadline:
+            if "lock" not in str(error).lower():
+                raise StoreError(damaged_message(path, error)) from None
+            if time.monotonic() > deadline:
                 raise StoreError(
-                    f"Could not open the Kanon store {path}: {error}. If a sync is running, "
-                    "wait for it to finish and try again."
-                ) from error
-            time.sleep(0.2)
+                    f"The Kanon store {path} is in use by another program ({_holder(error)}), "
+                    f"and stayed so for {wait_seconds:g} s. If a sync is running, wait for it "
+                    "to finish and try again; otherwise close the program that holds the file "
+                    "(e.g. a `duckdb` shell)."
+                ) from None
+            time.sleep(0.1)
+        except duckdb.Error as error:
+            raise StoreError(damaged_message(path, error)) from None
+
+
+def _holder(error: BaseException) -> str:
+    """Which process DuckDB says holds the file, from its message."""
+    text = str(error)
+    start = text.find("Conflicting lock is held in ")
+    if start < 0:
+        return "a lock is held on it"
+    return text[start + len("Conflicting lock is held in ") :].split(". See", 1)[0].strip()
 
 
 def now() -> datetime:

@@ -19,8 +19,8 @@ from access import log, oidc
 from access.accounts import OIDC
 from access.roles import ANONYMOUS, Identity, developer_identity
 from access.signin import Gate
+from kanon.developer import refusal as developer_mode_refusal
 from kanon.settings import Settings, SettingsError, load_settings, settings_file
-from ui import data
 
 TOKEN = "_kanon_session"  # the signed-in session's token (server-side session state)
 NOTICE = "_kanon_notice"  # a message for the next sign-in page, e.g. after an idle timeout
@@ -139,14 +139,7 @@ def _signed_out_when_idle(settings: Settings, who: str) -> None:
 
 def refuse_developer_mode_on_real_data(settings: Settings) -> None:
     """Developer mode lets everyone in: never over statistics from anything but the sample."""
-    info = data.release_info(str(settings.store_path))
-    source = info.get("source") if info else None
-    if source not in (None, "sample"):
-        st.error(
-            f"Kanon will not start in developer mode: the published statistics come from "
-            f"{source}, not the sample property, and developer mode lets anyone in without "
-            "signing in. Turn it off (unset KANON_DEVELOPER_MODE, or developer_mode = false in "
-            "kanon.toml) and sign in.",
-            icon=":material/gpp_bad:",
-        )
+    message = developer_mode_refusal(settings)
+    if message:
+        st.error(message, icon=":material/gpp_bad:")
         st.stop()

@@ -7,8 +7,10 @@ nothing. A new sync gives a new release id, so no cache ever serves figures of a
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import NamedTuple
+from typing import NamedTuple, NoReturn, TypeVar
 
 import pandas as pd
 import streamlit as st
@@ -17,6 +19,7 @@ from kanon.settings import Settings
 from reports import protect, views
 from reports.grid import Selection
 from reports.protect import Release
+from store.db import StoreError
 
 STATUS_TTL = 5  # seconds: a sync from the command line shows up within this delay
 VIEW_TTL = 3600
@@ -32,24 +35,56 @@ class Query(NamedTuple):
     last: date
 
 
+T = TypeVar("T")
+
+
+def store_problem(error: StoreError) -> NoReturn:
+    """A store that is locked or damaged: Kanon's message and what to do, then stop the page
+    (outside a page's run, e.g. the start-up warm-up, the error goes on)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    if get_script_run_ctx() is None:
+        raise error
+    st.error(str(error), icon=":material/error:")
+    st.stop()
+    raise error  # st.stop raises; this keeps type checkers certain
+
+
+def _stopping_on_store_errors(read: Callable[..., T]) -> Callable[..., T]:
+    @functools.wraps(read)
+    def guarded(*args: object) -> T:
+        try:
+            return read(*args)
+        except StoreError as error:
+            store_problem(error)
+
+    guarded.clear = read.clear  # type: ignore[attr-defined]
+    return guarded
+
+
 @st.cache_data(ttl=STATUS_TTL, max_entries=8, show_spinner=False)
-def release_info(store: str) -> dict | None:
+def _release_info(store: str) -> dict | None:
     return protect.release_info_at(store)
 
 
 @st.cache_data(ttl=STATUS_TTL, max_entries=8, show_spinner=False)
-def syncs(store: str) -> pd.DataFrame:
+def _syncs(store: str) -> pd.DataFrame:
     return protect.sync_history_at(store)
 
 
 @st.cache_data(ttl=STATUS_TTL, max_entries=8, show_spinner=False)
-def last_successful_sync(store: str) -> datetime | None:
+def _last_successful_sync(store: str) -> datetime | None:
     """When the last sync that published finished (every page's stale check: kept small)."""
-    history = syncs(store)
+    history = _syncs(store)
     if history.empty:
         return None
     finished = history.loc[history["status"] == "ok", "finished_at"]
     return None if finished.empty else pd.Timestamp(finished.max()).to_pydatetime()
+
+
+release_info = _stopping_on_store_errors(_release_info)
+syncs = _stopping_on_store_errors(_syncs)
+last_successful_sync = _stopping_on_store_errors(_last_successful_sync)
 
 
 @st.cache_resource(ttl=24 * 3600, max_entries=2, show_spinner="Loading the release…")
@@ -63,7 +98,10 @@ def current_release(settings: Settings) -> Release | None:
     info = release_info(store)
     if info is None:
         return None
-    return _release(store, int(info["release_id"]))
+    try:
+        return _release(store, int(info["release_id"]))
+    except StoreError as error:
+        store_problem(error)
 
 
 def release_id(release: Release) -> int:

@@ -141,6 +141,23 @@ def test_only_plain_names_reach_the_sql() -> None:
         events_table(PROJECT, "analytics.x")
 
 
+@pytest.mark.parametrize(
+    ("project", "dataset"),
+    [
+        (PROJECT, "analytics_1\n"),  # `$` alone let a trailing newline through
+        ("kanon-test\n", DATASET),
+        (PROJECT, "analytics_1`"),
+        (PROJECT, "analytics_\u00e5"),  # \\w took any script's letters
+        (PROJECT, "analytics_\u0661"),  # an Arabic-Indic digit
+        (PROJECT, ""),
+        ("KANON-TEST", DATASET),
+    ],
+)
+def test_names_are_matched_whole(project: str, dataset: str) -> None:
+    with pytest.raises(ValueError):
+        events_table(project, dataset)
+
+
 def _event(user, session, name, engaged, stamp, **extra) -> str:
     """One hand-made export row as DuckDB SQL."""
     params = []

@@ -129,3 +129,21 @@ def test_the_release_records_the_time_zone_ga4_reported_in(through_ga4) -> None:
     assert info["time_zone"] == "Europe/Oslo"  # from the Data API's response metadata
     facts = summary_facts(settings, info)
     assert (facts.source, facts.time_zone) == ("ga4", "Europe/Oslo")
+
+
+def test_after_a_ga4_sync_the_sample_can_neither_sync_nor_show_it(through_ga4, tmp_path) -> None:
+    """The reported attack: `kanon sync --source sample` over a GA4 store fetched nothing and
+    republished GA4's cells labelled "sample", which developer mode then showed to anyone."""
+    from kanon import developer
+    from kanon.sync import SyncError
+
+    settings = Settings(home=tmp_path / "home", **WINDOW)
+    settings.home.mkdir()
+    shutil.copy(through_ga4[0].store_path, settings.store_path)
+    before_cells, before_info = release(settings)
+    with pytest.raises(SyncError, match="fetched from ga4"):
+        sync(settings, SampleConnector(seed=7, today=TODAY), today=TODAY)
+    after_cells, after_info = release(settings)
+    pd.testing.assert_frame_equal(before_cells, after_cells)
+    assert after_info == before_info
+    assert "came from ga4" in developer.refusal(settings)

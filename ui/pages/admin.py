@@ -1,4 +1,8 @@
-"""Admin: the published release, the sync history, and a Sync button."""
+"""Admin: the published release, the sync history, and a Sync button.
+
+In developer mode (no sign-in, sample data only) it changes nothing real: it syncs only the
+sample, and shows no accounts, access log, property check or data-subject requests.
+"""
 
 import streamlit as st
 
@@ -19,9 +23,12 @@ HISTORY_COLUMNS = {
     "tokens_left_day": st.column_config.NumberColumn("Tokens left today"),
     "bytes_processed": st.column_config.NumberColumn("BigQuery bytes processed"),
     "bytes_billed": st.column_config.NumberColumn("BigQuery bytes billed"),
+    "release_id": st.column_config.NumberColumn("Release"),
 }
+DEVELOPER_SOURCES = ("sample",)
 
 settings, identity = page.guard("Admin", ADMINISTER)
+developer = settings.developer_mode or identity.developer
 page.log_once(settings, identity, "admin")
 admin.sync_outcome()
 
@@ -36,11 +43,32 @@ st.subheader("Sync")
 last = components.last_successful_sync(settings)
 st.caption(f"Last successful sync: {last:%Y-%m-%d %H:%M}." if last else "No successful sync yet.")
 picker, _ = st.columns([1, 2])
+offered = DEVELOPER_SOURCES if developer else SOURCES
 source = picker.selectbox(
-    "Source", SOURCES, index=SOURCES.index(settings.source), key="sync_source"
+    "Source",
+    offered,
+    index=offered.index(settings.source) if settings.source in offered else 0,
+    key="sync_source",
 )
+if developer:
+    st.caption("Developer mode syncs the sample property only.")
 if st.button("Sync now", type="primary", icon=":material/sync:", key="sync_now"):
-    admin.run_sync(settings, identity, source)
+    admin.run_sync(settings, identity, source if source in offered else offered[0])
+
+if developer:
+    st.info(
+        "Developer mode shows no accounts, access log, data-subject requests or GA4 property: "
+        "they belong to real people and a real property. Turn developer mode off and sign in "
+        "as an admin to manage them (or use `kanon users`).",
+        icon=":material/lock:",
+    )
+    st.subheader("Sync history")
+    history = data.syncs(str(settings.store_path))
+    if history.empty:
+        st.caption("No sync has run yet.")
+    else:
+        st.dataframe(history, hide_index=True, key="sync-history", column_config=HISTORY_COLUMNS)
+    st.stop()
 
 st.subheader("GA4 property")
 if settings.ga4_property is None:
