@@ -281,3 +281,51 @@ def test_a_loopback_server_without_trusted_proxies_warns_at_start_up(monkeypatch
     assert server.start_up_warnings(settings, "192.0.2.10") == []
     monkeypatch.setenv("KANON_TRUSTED_PROXIES", "127.0.0.1")
     assert server.start_up_warnings(load_settings(), "127.0.0.1") == []
+
+
+def _through(middleware_class, scope: dict, trusted: str = "") -> tuple[dict, list[dict]]:
+    """One request through a middleware to a stand-in app; (the scope it saw, what it sent)."""
+    import asyncio
+
+    seen, sent = {}, []
+
+    async def inner(scope, receive, send):
+        seen.update(scope)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+
+    async def receive():
+        return {"type": "http.request"}
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(middleware_class(inner)(scope, receive, send))
+    return seen, sent
+
+
+def test_the_middleware_replaces_a_client_address_the_browser_made_up(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KANON_HOME", str(tmp_path / "home"))
+    made_up = (b"x-kanon-client-address", b"10.9.9.9")
+    scope = {
+        "type": "websocket",
+        "client": ("203.0.113.5", 5555),
+        "headers": [made_up, (b"x-forwarded-for", b"6.6.6.6"), (b"x-forwarded-proto", b"https")],
+    }
+    monkeypatch.delenv("KANON_TRUSTED_PROXIES", raising=False)
+    seen, _ = _through(server.ClientAddress, dict(scope))
+    assert (b"x-kanon-client-address", b"203.0.113.5") in seen["headers"]
+    assert made_up not in seen["headers"] and seen.get("scheme") != "wss"
+    monkeypatch.setenv("KANON_TRUSTED_PROXIES", "203.0.113.0/24")
+    seen, _ = _through(server.ClientAddress, dict(scope))
+    assert (b"x-kanon-client-address", b"6.6.6.6") in seen["headers"]
+    assert seen["scheme"] == "wss"  # the trusted proxy says the browser used https
+
+
+def test_the_security_headers_are_added_to_every_response():
+    _, sent = _through(server.SecurityHeaders, {"type": "http", "headers": []})
+    headers = dict(sent[0]["headers"])
+    assert headers[b"x-frame-options"] == b"DENY"
+    assert headers[b"content-security-policy"] == b"frame-ancestors 'none'"
+    assert headers[b"x-content-type-options"] == b"nosniff"
+    assert headers[b"referrer-policy"] == b"same-origin"
