@@ -329,3 +329,76 @@ def test_the_security_headers_are_added_to_every_response():
     assert headers[b"content-security-policy"] == b"frame-ancestors 'none'"
     assert headers[b"x-content-type-options"] == b"nosniff"
     assert headers[b"referrer-policy"] == b"same-origin"
+
+
+def _kanon_server():
+    """Kanon's own routes and middleware on a bare Starlette app (Streamlit's pages aside)."""
+    import warnings
+
+    from starlette.applications import Starlette
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+    app_ = Starlette(routes=server.routes(), middleware=server.middleware())
+    return lambda **options: TestClient(app_, follow_redirects=False, **options)
+
+
+def test_the_cookie_route_sets_a_secure_cookie_only_over_https(install, monkeypatch):
+    sessions = Sessions(install / "accounts.sqlite", 1800)
+    token = sessions.open(Accounts(install / "accounts.sqlite").get("ana"))
+    client = _kanon_server()
+    plain = client(client=("192.0.2.7", 5000))
+    answer = plain.get(f"/auth/session?ticket={sessions.ticket(token, '/pages?grain=week')}")
+    assert answer.status_code == 303 and answer.headers["location"] == "/pages?grain=week"
+    cookie = answer.headers["set-cookie"]
+    assert cookie.startswith("kanon_session=") and "HttpOnly" in cookie and "Path=/" in cookie
+    assert "SameSite=lax" in cookie and "Secure" not in cookie and "Max-Age=43200" in cookie
+    assert answer.headers["cache-control"] == "no-store"
+    assert "set-cookie" not in plain.get(f"/auth/session?ticket={token}").headers  # not a ticket
+
+    new_token = cookie.split(";")[0].split("=", 1)[1]
+    monkeypatch.setenv("KANON_TRUSTED_PROXIES", "127.0.0.1")
+    proxied = client(client=("127.0.0.1", 5000))
+    answer = proxied.get(
+        f"/auth/session?ticket={sessions.ticket(new_token, '/')}",
+        headers={"X-Forwarded-Proto": "https"},
+    )
+    assert "Secure" in answer.headers["set-cookie"]
+    other = sessions.open(Accounts(install / "accounts.sqlite").get("max"))
+    spoofed = plain.get(  # the same header from a peer that is not a trusted proxy
+        f"/auth/session?ticket={sessions.ticket(other, '/')}",
+        headers={"X-Forwarded-Proto": "https"},
+    )
+    assert "Secure" not in spoofed.headers["set-cookie"]
+    retired = proxied.get(f"/auth/session?ticket={sessions.ticket(new_token, '/')}")
+    assert "set-cookie" not in retired.headers  # that token was swapped for the last cookie
+
+
+def test_signout_clears_the_cookie_only_once_its_session_is_over(install):
+    sessions = Sessions(install / "accounts.sqlite", 1800)
+    token = sessions.open(Accounts(install / "accounts.sqlite").get("ana"))
+    client = _kanon_server()(client=("192.0.2.7", 5000))
+    client.cookies.set("kanon_session", token)
+    assert "set-cookie" not in client.get("/auth/signout").headers  # a link cannot sign out
+    sessions.close(token)
+    assert 'kanon_session=""' in client.get("/auth/signout").headers["set-cookie"]
+
+
+def test_safe_defaults_hold_when_started_from_another_folder(tmp_path):
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import app; from streamlit import config; "
+        "print(config.get_option('server.address'), config.get_option('client.showErrorDetails'))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(support.ROOT)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.stdout.split()[-2:] == ["127.0.0.1", "none"], done.stderr[-2000:]
