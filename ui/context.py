@@ -160,11 +160,12 @@ def identity(settings: Settings) -> Identity:
             account = lookup.account
             st.session_state[LIVE] = Handle(PASSWORD, token, account.name)
             return Identity(account.name, account.active_roles, via=PASSWORD)
+        if token == st.session_state.get(TOKEN):
+            st.session_state.pop(TOKEN)  # over (or swapped for the cookie's): never again
         if lookup.expired:
             _signed_out(settings, lookup.expired_for, lookup.reason)
         elif lookup.reason == DISABLED:
             st.session_state[NOTICE] = ENDED
-    st.session_state.pop(TOKEN, None)
     return ANONYMOUS
 
 
@@ -263,6 +264,10 @@ def identity_at_click(handle: Handle) -> tuple[Identity | None, str]:
         ended = store.oidc_check(handle.secret, handle.who)
         if ended:
             return None, ended
+        if oidc.refusal(
+            {"email": handle.who, "email_verified": True}, settings.oidc_allowed_domain
+        ):
+            return None, "settings"  # oidc_allowed_domain changed since the sign-in
         account = gate(settings).accounts.get(handle.who)
         if account is None or account.kind != OIDC:
             return None, UNKNOWN
