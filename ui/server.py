@@ -143,7 +143,8 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def _base() -> str:
+def base_path() -> str:
+    """Streamlit's server.baseUrlPath as a prefix of Kanon's own routes: "" or "/kanon"."""
     from streamlit import config
 
     base = str(config.get_option("server.baseUrlPath") or "").strip("/")
@@ -152,7 +153,7 @@ def _base() -> str:
 
 def _cookie_options(request: Request, settings: Settings) -> dict:
     return {
-        "path": f"{_base()}/",
+        "path": f"{base_path()}/",
         "httponly": True,
         "samesite": "lax",
         "secure": request.url.scheme == "https",
@@ -173,7 +174,7 @@ def _no_store(response: Response) -> Response:
 async def set_session(request: Request) -> Response:
     """Redeem a sign-in ticket: set the cookie with the session's new token, go back."""
     settings = _settings()
-    home = f"{_base()}/"
+    home = f"{base_path()}/"
     if settings is None:
         return _no_store(RedirectResponse(home, status_code=303))
     ticket = request.query_params.get("ticket")
@@ -194,7 +195,7 @@ async def set_session(request: Request) -> Response:
 async def sign_out(request: Request) -> Response:
     """Clear the cookie if its session is over (the page has closed it), then go home."""
     settings = _settings()
-    response = _no_store(RedirectResponse(f"{_base()}/", status_code=303))
+    response = _no_store(RedirectResponse(f"{base_path()}/", status_code=303))
     if settings is None:
         return response
     token = request.cookies.get(COOKIE)
@@ -208,7 +209,7 @@ async def sign_out(request: Request) -> Response:
 
 
 def routes() -> list[Route]:
-    base = _base()
+    base = base_path()
     return [
         Route(f"{base}/auth/session", set_session, methods=["GET"]),
         Route(f"{base}/auth/signout", sign_out, methods=["GET"]),

@@ -14,6 +14,7 @@ from access.roles import Identity
 from access.sessions import SIGNED_OUT
 from kanon.settings import Settings
 from ui import context, format, navigation
+from ui.server import base_path
 
 GO = "_kanon_go"  # an address of Kanon's server the browser goes to at the next run
 _ANNOUNCED: set[str] = set()  # set-up codes this server process has printed on its console
@@ -75,14 +76,6 @@ def _here() -> str:
     path = urlparse(st.context.url or "").path or "/"
     query = urlencode(st.query_params.to_dict())
     return f"{path}?{query}" if query else path
-
-
-def base_path() -> str:
-    """Streamlit's server.baseUrlPath as a prefix: "" or "/kanon"."""
-    from streamlit import config
-
-    base = str(config.get_option("server.baseUrlPath") or "").strip("/")
-    return f"/{base}" if base else ""
 
 
 def go_on() -> None:
