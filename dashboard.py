@@ -26,8 +26,12 @@ settings = context.settings_or_stop()
 make_private(settings.home)  # umask 077, lax modes under KANON_HOME fixed (once per process)
 providers = context.providers_or_stop(settings)
 identity = context.identity(settings)
+signin.go_on()  # a sign-in or sign-out just made here: Kanon's server sets or clears the cookie
 if identity.developer:
     components.developer_banner()
+refused = context.told()  # a download refused at its click since the last run
+if refused:
+    st.error(refused, icon=":material/block:")
 
 sections = navigation.pages_for(identity)
 if not sections:

@@ -6,6 +6,7 @@ A bad value stops start-up with a message naming the setting and what it accepts
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Annotated, Literal
@@ -65,6 +66,12 @@ class Settings(BaseSettings):
     stale_after_hours: int = Field(36, ge=1)
     developer_mode: bool = False
     idle_timeout_minutes: int = Field(30, ge=1, le=24 * 60, description="idle time before sign-in")
+    session_lifetime_hours: int = Field(
+        12, ge=1, le=30 * 24, description="a sign-in ends this long after it began, active or not"
+    )
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), description="reverse proxies whose X-Forwarded-For names the client (IPs or CIDRs)"
+    )
     oidc_allowed_domain: str | None = None
     oidc_provider_label: str | None = None
     access_contact: str | None = None
@@ -88,11 +95,25 @@ class Settings(BaseSettings):
                 raise ValueError("must be the numeric GA4 property id, e.g. 123456789")
         return value
 
-    @field_validator("required_checks", "redacted_query_parameters", mode="before")
+    @field_validator(
+        "required_checks", "redacted_query_parameters", "trusted_proxies", mode="before"
+    )
     @classmethod
     def _comma_list(cls, value: object) -> object:
         if isinstance(value, str):  # from the environment: "retention,access"
             return tuple(item.strip() for item in value.split(",") if item.strip())
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is not an IP address or network, e.g. 127.0.0.1 or 10.0.0.0/8"
+                ) from None
         return value
 
     @field_validator("required_checks")

@@ -2,7 +2,14 @@
 
 One menu per report: the report as CSV (plain, for tools, or `excel-nb` for a spreadsheet with
 a Norwegian locale), or the workbook of every report over the same range and grain. Each is
-exactly the page's selection, and the role is checked again when the bytes are built.
+exactly the page's selection.
+
+A click on a download button does not run the page again: Streamlit calls the button's data
+function on its own thread. So the button carries only a `context.Handle` (the sign-in's token
+or key, captured when it was drawn), and the function first asks the server who that sign-in
+belongs to now and what the allow-list lets them do (`check_at_click`): an idle, too old,
+signed-out, removed or disabled session, or a role taken away, gets no file, a `refused` entry in
+the access log, and a message on the page.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from kanon.sources import summary_facts
 from reports import export, workbook
 from reports.grid import Selection
 from reports.protect import Release
+from ui import context
 
 if TYPE_CHECKING:
     from ui.page import PageView
@@ -36,6 +44,11 @@ FORMATS = {
     ),
 }
 WORKBOOK_REPORT = "summary"  # what the access log calls the workbook
+REFUSED = "refused"  # access-log action: a click that got no file
+
+
+class DownloadRefused(PermissionError):
+    """The sign-in behind a click may not have the file now; the message says why."""
 
 
 def download_button(view: PageView, report: str) -> None:
@@ -50,12 +63,21 @@ def download_button(view: PageView, report: str) -> None:
         key=f"download-format-{report}",
     )
     _, label, mime, extension = FORMATS[choice or "plain"]
+    handle = context.session_handle()
     if choice == XLSX:
-        build = workbook_builder(view.settings, view.identity, view.release, selection)
+        build = workbook_builder(
+            view.settings, view.identity, view.release, selection, handle=handle
+        )
         stem = f"kanon-summary-{selection.grain}"
     else:
         build = csv_builder(
-            view.settings, view.identity, view.release, report, selection, choice or "plain"
+            view.settings,
+            view.identity,
+            view.release,
+            report,
+            selection,
+            choice or "plain",
+            handle=handle,
         )
         stem = f"kanon-{report}-{selection.grain}"
     st.download_button(
@@ -76,39 +98,72 @@ def csv_builder(
     report: str,
     selection: Selection,
     dialect: str = "plain",
+    *,
+    handle: context.Handle | None = None,
 ) -> Callable[[], bytes]:
-    """The report's CSV, with its provenance: made on click, after the role check, and logged."""
+    """The report's CSV, with its provenance: made on click, after the session and role are
+    checked again (`handle`: the sign-in when the button was drawn), and logged."""
+    handle = handle or context.session_handle()
 
     def build() -> bytes:
-        _check(identity)
+        who = check_at_click(settings, handle, DOWNLOAD, report, selection)
         facts = summary_facts(settings, release.info)
         header = export.provenance(release, selection, facts, report=report)
         payload = export.to_csv(export.summary(release, report, selection), header, dialect)
-        _log(settings, identity, report, selection)
+        _log(settings, who, report, selection)
         return payload
 
     return build
 
 
 def workbook_builder(
-    settings: Settings, identity: Identity, release: Release, selection: Selection
+    settings: Settings,
+    identity: Identity,
+    release: Release,
+    selection: Selection,
+    *,
+    handle: context.Handle | None = None,
 ) -> Callable[[], bytes]:
     """The workbook of every report over the page's range and grain, like `csv_builder`."""
+    handle = handle or context.session_handle()
 
     def build() -> bytes:
-        _check(identity)
+        who = check_at_click(settings, handle, DOWNLOAD, WORKBOOK_REPORT, selection)
         facts = summary_facts(settings, release.info)
         first, last = selection.first_day, selection.last_day
         payload = workbook.summary_workbook(release, selection.grain, first, last, facts)
-        _log(settings, identity, WORKBOOK_REPORT, selection)
+        _log(settings, who, WORKBOOK_REPORT, selection)
         return payload
 
     return build
 
 
-def _check(identity: Identity) -> None:
-    if not may(identity, DOWNLOAD):
-        raise PermissionError(f"{identity.email or 'This user'} may not download summaries.")
+def check_at_click(
+    settings: Settings,
+    handle: context.Handle,
+    action: str,
+    report: str,
+    selection: Selection | None = None,
+) -> Identity:
+    """Who may have the file now, read again from the server; else log the refusal, tell the
+    page why, and raise `DownloadRefused` (Streamlit then sends no file)."""
+    now, reason = context.identity_at_click(handle)
+    if now is not None and may(now, action):
+        return now
+    reason = reason or "role"
+    log.event(
+        settings.access_log_path,
+        handle.who or "(not signed in)",
+        REFUSED,
+        report=report,
+        grain=selection.grain if selection else None,
+        start=selection.first_day.isoformat() if selection else None,
+        end=selection.last_day.isoformat() if selection else None,
+        reason=reason,
+    )
+    message = f"No file: {context.REASONS.get(reason, reason)}."
+    context.tell(handle, message)
+    raise DownloadRefused(message)
 
 
 def _log(settings: Settings, identity: Identity, report: str, selection: Selection) -> None:

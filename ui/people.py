@@ -24,7 +24,7 @@ from access.accounts import (
 from access.roles import ADMINISTER, ROLES, Identity, RoleError, may
 from kanon.settings import Settings
 from reports import export
-from ui import format
+from ui import context, downloads, format
 from ui.components import denied
 
 KIND_LABELS = {LOCAL: "local (password)", OIDC: "OpenID Connect (email)"}
@@ -173,9 +173,15 @@ def access_log_section(settings: Settings, identity: Identity) -> None:
             icon=":material/warning:",
         )
     if may(identity, ADMINISTER):
+        handle = context.session_handle()
+
+        def build() -> bytes:  # at the click: is this still an admin's open session?
+            downloads.check_at_click(settings, handle, ADMINISTER, "access-log")
+            return log_csv(frame)
+
         st.download_button(
             "Download these entries (CSV)",
-            data=lambda: log_csv(frame),
+            data=build,
             file_name=f"kanon-access-log-from-{since}-page-{number}.csv",
             mime="text/csv",
             on_click="ignore",

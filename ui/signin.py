@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from urllib.parse import urlencode, urlparse
 
 import streamlit as st
 
 from access import setup
 from access.oidc import Provider
 from access.roles import Identity
+from access.sessions import SIGNED_OUT
 from kanon.settings import Settings
 from ui import context, format, navigation
+from ui.server import base_path
 
+GO = "_kanon_go"  # an address of Kanon's server the browser goes to at the next run
 _ANNOUNCED: set[str] = set()  # set-up codes this server process has printed on its console
 
 
@@ -36,7 +41,7 @@ def _sign_in_form(settings: Settings, providers: list[Provider]) -> None:
     if submitted:
         outcome = context.gate(settings).sign_in(name, password, context.client_address())
         if outcome.token:
-            st.session_state[context.TOKEN] = outcome.token
+            signed_in(settings, outcome.token)
             navigation.remember_requested_page()
             st.rerun()
         st.error(outcome.message, icon=":material/lock:")
@@ -52,8 +57,40 @@ def _sign_in_form(settings: Settings, providers: list[Provider]) -> None:
         )
     st.caption(
         "Kanon shows aggregate statistics to the people who analyse the website's traffic. "
-        "Reloading the page asks you to sign in again."
+        f"A sign-in lasts until you sign out, {settings.idle_timeout_minutes} minutes without "
+        f"activity, or {settings.session_lifetime_hours} hours at most."
     )
+
+
+def signed_in(settings: Settings, token: str) -> None:
+    """A local sign-in: this tab uses the token at once, and the next run sends the browser to
+    Kanon's server, which swaps a one-time ticket for the HttpOnly cookie and comes back here
+    (this address and its query), so reloads, new tabs and links stay signed in."""
+    st.session_state[context.TOKEN] = token
+    ticket = context.sessions(settings).ticket(token, _here())
+    st.session_state[GO] = f"{base_path()}/auth/session?ticket={ticket}"
+
+
+def _here() -> str:
+    """This page's path and query, to come back to after the cookie is set."""
+    path = urlparse(st.context.url or "").path or "/"
+    query = urlencode(st.query_params.to_dict())
+    return f"{path}?{query}" if query else path
+
+
+def go_on() -> None:
+    """Send the browser to the address a sign-in or sign-out left for this run, if any."""
+    target = st.session_state.pop(GO, None)
+    if not target:
+        return
+    st.html(
+        f"<script>window.location.replace({json.dumps(target)});</script>",
+        unsafe_allow_javascript=True,
+    )
+    if "/auth/session" in target:
+        # Draw nothing else: the browser leaves, and the page it opened comes back signed in.
+        st.caption("Signing in…")
+        st.stop()
 
 
 def setup_page(settings: Settings) -> None:
@@ -93,7 +130,7 @@ def setup_form(settings: Settings) -> None:
         given, name, password, context.client_address()
     )
     if outcome.token:
-        st.session_state[context.TOKEN] = outcome.token
+        signed_in(settings, outcome.token)
         st.rerun()
     st.error(outcome.message, icon=":material/error:")
 
@@ -132,8 +169,13 @@ def sign_out_button(settings: Settings, identity: Identity, sidebar: bool = True
         return
     place = st.sidebar if sidebar else st
     if place.button("Sign out", key="sign_out", icon=":material/logout:"):
-        context.gate(settings).sign_out(st.session_state.pop(context.TOKEN, None), identity.email)
+        handle = context.session_handle()
+        st.session_state.pop(context.TOKEN, None)
         if identity.via == "oidc":
+            context.sessions(settings).end_oidc(handle.secret, SIGNED_OUT)
+            context.gate(settings).sign_out(None, identity.email)
             st.logout()  # the browser goes to Streamlit's logout address, then back here
         else:
+            context.gate(settings).sign_out(handle.secret, identity.email)
+            st.session_state[GO] = f"{base_path()}/auth/signout"  # the cookie goes too
             st.rerun()

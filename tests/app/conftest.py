@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 
 from access.roles import Identity
-from tests.app.support import publish, published_home
+from tests.app.support import handle_for, publish, published_home
 
 
 @pytest.fixture(scope="session")
@@ -83,10 +83,20 @@ def locked(monkeypatch: pytest.MonkeyPatch, home: Path) -> Path:
 def as_identity(
     monkeypatch: pytest.MonkeyPatch, home: Path
 ) -> Iterator[Callable[[Identity], None]]:
-    """Run the app as a given identity (sign-in is not built yet, so it is put in directly)."""
+    """Run the app as a given identity, put in directly (test_signin.py signs in for real).
+
+    Buttons checked at their click (downloads) find a real OpenID Connect sign-in of that
+    identity on the server, with the identity's roles on the allow-list."""
     _environment(monkeypatch, home, developer=False)
+
+    accounts = home / "accounts.sqlite"
+    existed = accounts.exists()
 
     def become(identity: Identity) -> None:
         monkeypatch.setattr("ui.context.identity", lambda settings: identity)
+        handle = handle_for(home, identity)
+        monkeypatch.setattr("ui.context.session_handle", lambda: handle)
 
     yield become
+    if not existed:  # the shared home stays a fresh install for the tests that expect one
+        accounts.unlink(missing_ok=True)

@@ -107,6 +107,24 @@ def _fingerprint(overrides: dict) -> str:
     return digest.hexdigest()[:16]
 
 
+def handle_for(home: Path, identity: Identity, idle_minutes: int = 30):
+    """A real, open OpenID Connect sign-in of `identity` in `home`'s accounts file (the account
+    made or brought in line with the identity's roles), as the handle a button captures."""
+    from access.accounts import Accounts
+    from access.sessions import Sessions
+    from ui.context import OIDC_VIA, Handle
+
+    accounts = Accounts(home / "accounts.sqlite")
+    if accounts.get(identity.email) is None:
+        accounts.add_oidc(identity.email, identity.roles)
+    else:
+        accounts.set_roles(identity.email, identity.roles)
+        accounts.set_disabled(identity.email, False)
+    key = hashlib.sha256(f"{identity.email} {time.time_ns()}".encode()).hexdigest()
+    Sessions(home / "accounts.sqlite", idle_minutes * 60).oidc_visit(key, identity.email)
+    return Handle(OIDC_VIA, key, identity.email)
+
+
 def open_page(page: str | None = None) -> AppTest:
     """Run dashboard.py, then switch to `ui/pages/<page>.py` as a person clicking in the sidebar."""
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()

@@ -30,13 +30,13 @@ def built(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
     calls: list[tuple] = []
     real_csv, real_book = downloads.csv_builder, downloads.workbook_builder
 
-    def csv_spy(settings, identity, release, report, selection, dialect="plain"):
-        build = real_csv(settings, identity, release, report, selection, dialect)
+    def csv_spy(settings, identity, release, report, selection, dialect="plain", handle=None):
+        build = real_csv(settings, identity, release, report, selection, dialect, handle=handle)
         calls.append((dialect, report, selection, build))
         return build
 
-    def book_spy(settings, identity, release, selection):
-        build = real_book(settings, identity, release, selection)
+    def book_spy(settings, identity, release, selection, handle=None):
+        build = real_book(settings, identity, release, selection, handle=handle)
         calls.append((downloads.XLSX, downloads.WORKBOOK_REPORT, selection, build))
         return build
 

@@ -52,7 +52,10 @@ def app() -> AppTest:
 def sign_in(at: AppTest, name: str, password: str = PASSWORD) -> AppTest:
     at.text_input(key="signin_name").input(name)
     at.text_input(key="signin_password").input(password)
-    return at.button(key="signin_submit").click().run()
+    at.button(key="signin_submit").click().run()
+    if at.get("html"):  # signed in: the browser would fetch its cookie and come back
+        at.run()
+    return at
 
 
 def identity_of(at: AppTest) -> context.Identity:
@@ -98,12 +101,24 @@ def test_a_manager_gets_the_download_and_it_is_logged(install):
     identity = context.Identity("max", frozenset({MANAGER}))
     release = support.release_of(install)
     selection = support.default_selection(release)
-    assert downloads.csv_builder(settings, identity, release, "overview", selection)()
+    handle = at.session_state[context.LIVE]
+    assert (handle.via, handle.who) == (context.PASSWORD, "max")
+    assert downloads.csv_builder(
+        settings, identity, release, "overview", selection, handle=handle
+    )()
     actions = [entry["action"] for entry in log.read(install / "access.log")]
     assert actions[:2] == [log.SIGN_IN, log.VIEW] and log.DOWNLOAD in actions
+    ana = sign_in(app().run(), "ana")
     analyst = context.Identity("ana", frozenset({ANALYST}))
     with pytest.raises(PermissionError):
-        downloads.csv_builder(settings, analyst, release, "overview", selection)()
+        downloads.csv_builder(
+            settings,
+            analyst,
+            release,
+            "overview",
+            selection,
+            handle=ana.session_state[context.LIVE],
+        )()
 
 
 def test_only_an_admin_reaches_admin(install):
@@ -223,6 +238,8 @@ def test_the_first_admin_needs_the_console_code(tmp_path, monkeypatch, capfd):
     for key, value in {**fields, "setup_code": code}.items():
         at.text_input(key=key).input(value)
     at.button[0].click().run()
+    assert "/auth/session?ticket=" in at.get("html")[0].proto.body  # for the cookie
+    at.run()
     assert [t.value for t in at.title] == ["Privacy"]
     assert Accounts(home / "accounts.sqlite").get("ada").roles == {ADMIN}
     assert not setup.code_path(home).exists()

@@ -116,10 +116,21 @@ def console_errors(page, origin: str) -> list[str]:
 
 
 def sign_in(page, url: str, name: str, password: str) -> None:
-    """Open `url` and sign in there with a local account (the sign-in lands on that page)."""
+    """Open `url` and sign in there with a local account (the sign-in lands on that page).
+
+    A sign-in sends the browser to Kanon's /auth/session for its cookie and back: wait for that
+    navigation, so the next step does not cut it short."""
     page.goto(url)
     settle(page)
     page.get_by_label("Username").fill(name)
     page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_label("Password", exact=True).press("Enter")  # Enter submits the form
+    with page.expect_navigation(timeout=30_000):
+        page.get_by_label("Password", exact=True).press("Enter")  # Enter submits the form
+    settle(page)
+
+
+def sign_out(page) -> None:
+    """Sign out, waiting for the browser's trip to /auth/signout (it clears the cookie)."""
+    with page.expect_navigation(timeout=30_000):
+        page.get_by_role("button", name="Sign out").click()
     settle(page)

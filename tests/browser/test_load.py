@@ -112,7 +112,8 @@ async def visitor(browser, url: str, n: int, seconds: float, expected: dict) -> 
     await settle(page)
     await page.get_by_label("Username").fill(f"visitor{n}")
     await page.get_by_label("Password", exact=True).fill(PASSWORD)
-    await page.get_by_label("Password", exact=True).press("Enter")
+    async with page.expect_navigation():  # to /auth/session for the cookie, and back
+        await page.get_by_label("Password", exact=True).press("Enter")
     await settle(page)
     deadline = time.monotonic() + seconds  # each visitor works this long once signed in
     steps = again = 0

@@ -17,7 +17,8 @@ from access import setup
 from access.accounts import Accounts
 from access.roles import ADMIN, ANALYST, MANAGER
 from tests.app.support import published_home
-from tests.browser.support import console_errors, dashboard, free_port, settle
+from tests.browser.support import console_errors, dashboard, free_port, settle, sign_out
+from tests.browser.support import sign_in as signing_in
 
 pytestmark = pytest.mark.browser
 
@@ -69,12 +70,7 @@ def new_page(browser, origin: str):
 
 
 def sign_in(page, url: str, name: str) -> None:
-    page.goto(url)
-    settle(page)
-    page.get_by_label("Username").fill(name)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Password", exact=True).press("Enter")  # Enter submits the form
-    settle(page)
+    signing_in(page, url, name, PASSWORD)
 
 
 def test_local_accounts_sign_in_see_their_role_and_sign_out(server, browser):
@@ -92,8 +88,7 @@ def test_local_accounts_sign_in_see_their_role_and_sign_out(server, browser):
     expect(page.locator('[data-testid="stMetric"]')).to_have_count(7)
     expect(page.locator('[data-testid="stPlotlyChart"]').first).to_be_visible()
     assert page.get_by_role("button", name="Download CSV").count() == 0
-    page.get_by_role("button", name="Sign out").click()
-    settle(page)
+    sign_out(page)
     expect(page.get_by_role("button", name="Sign in", exact=True)).to_be_visible()
     assert page.locator('[data-testid="stMetric"]').count() == 0
 
@@ -173,7 +168,8 @@ def test_the_first_admin_of_a_fresh_install(browser, tmp_path: Path):
         page.get_by_label("Admin name").fill("ada")
         page.get_by_label("Password (at least 12 characters)").fill(PASSWORD)
         page.get_by_label("Password again").fill(PASSWORD)
-        page.get_by_role("button", name="Create the first admin").click()
+        with page.expect_navigation(timeout=30_000):  # for the sign-in cookie, and back
+            page.get_by_role("button", name="Create the first admin").click()
         settle(page)
         expect(page.get_by_role("link", name="Admin")).to_be_visible()
         assert not setup.code_path(home).exists()
