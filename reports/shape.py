@@ -60,9 +60,8 @@ def missing_rows(cells: pd.DataFrame) -> pd.DataFrame:
     """Keys (breakdown, grain, period, category) of listed categories absent from a period of
     their table, and of periods a site-total table lacks: where the shape would say 'empty'."""
     periods = table_periods(cells)
-    grains = pd.DataFrame(
-        [(b.name, g) for b in BREAKDOWNS.values() for g in b.grains], columns=TABLE
-    )
+    # The tables the release has: one it never fetched (a grain of no period) is not invented.
+    grains = cells[TABLE].astype(str).drop_duplicates()
     listed = listed_categories(cells)
     site = pd.DataFrame({"breakdown": [OVERVIEW], "category": [SITE_TOTAL]})
     wanted = (
