@@ -154,7 +154,7 @@ class Accounts:
         stored = row["password_hash"] if row else None
         if not password or len(password) > MAX_PASSWORD_LENGTH:
             return None  # cannot be anyone's password; no hashing of anyone's megabytes
-        if not _verify(stored or _DUMMY_HASH, password) or row is None:
+        if not _verify(stored or _DUMMY_HASH, password) or row is None or stored is None:
             return None
         if _HASHER.check_needs_rehash(stored):
             self._store_hash(row["name"], password)

@@ -38,11 +38,12 @@ KNOWN_ACTIONS = (
 
 def event(path: Path, who: str, action: str, **details: object) -> None:
     """Append one entry; `details` are short facts (a report, a range, an account name)."""
-    entry = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "who": who, "action": action}
+    at = datetime.now(UTC).isoformat(timespec="seconds")
+    entry: dict[str, object] = {"at": at, "who": who, "action": action}
     entry.update({name: value for name, value in details.items() if value is not None})
-    entry = {name: _bounded(value) for name, value in entry.items()}
+    bounded = {name: _bounded(value) for name, value in entry.items()}
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    text = json.dumps(entry, ensure_ascii=False, default=str) + "\n"
+    text = json.dumps(bounded, ensure_ascii=False, default=str) + "\n"
     with _exclusive(path):
         descriptor = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         with os.fdopen(descriptor, "r+b") as log:

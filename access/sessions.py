@@ -25,6 +25,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 
 from access import db
 from access.accounts import Account, account_from_row
@@ -214,10 +215,10 @@ class Sessions:
             row = con.execute("SELECT * FROM oidc_signins WHERE key_hash = ?", (key,)).fetchone()
             if row is None:
                 too_old = issued_at is not None and at - issued_at > self.lifetime_seconds
-                ended, reason = (at, LIFETIME) if too_old else (None, None)
+                ended_at, reason = (at, LIFETIME) if too_old else (None, None)
                 con.execute(
                     "INSERT INTO oidc_signins VALUES (?, ?, ?, ?, ?, ?)",
-                    (key, name, at, at, ended, reason),
+                    (key, name, at, at, ended_at, reason),
                 )
                 return OidcVisit(ended=reason, just_ended=True) if too_old else OidcVisit(new=True)
             was_open = row["ended_at"] is None
@@ -281,5 +282,10 @@ class _Connection:
             con.execute(statement)
         return con
 
-    def __exit__(self, *exc: object) -> bool | None:
-        return self._inner.__exit__(*exc)
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> bool | None:
+        return self._inner.__exit__(kind, error, trace)

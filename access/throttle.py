@@ -21,6 +21,7 @@ nothing about who is asking. IPv6 addresses count per /64, as one host usually h
 from __future__ import annotations
 
 import ipaddress
+import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,11 +124,7 @@ class Throttle:
             if address_entry:
                 failures, _ = _count(con, address_entry, at)
                 delay = ADDRESS_DELAY if failures >= ADDRESS_LIMIT else 0.0
-            rows = tuple(
-                con.execute("INSERT INTO failures VALUES (?, ?)", (key, at)).lastrowid
-                for key in (account, address_entry)
-                if key
-            )
+            rows = tuple(_add_failure(con, key, at) for key in (account, address_entry) if key)
         return Reservation(delay=delay, rows=rows)
 
     def succeeded(self, name: str, reservation: Reservation | None = None) -> None:
@@ -185,3 +182,10 @@ def _count(con, key: str, at: float) -> tuple[int, float | None]:
         "SELECT count(*), max(at) FROM failures WHERE key = ? AND at >= ?", (key, at - WINDOW)
     ).fetchone()
     return count, last
+
+
+def _add_failure(con: sqlite3.Connection, key: str, at: float) -> int:
+    """Record one failure; its row id, by which a right password takes it back."""
+    row_id = con.execute("INSERT INTO failures VALUES (?, ?)", (key, at)).lastrowid
+    assert row_id is not None  # an INSERT into a rowid table always has one
+    return row_id

@@ -40,6 +40,20 @@ class ReportResult:
     quota: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Usage:
+    """What a connector has spent so far: calls sent (retries included), GA4 quota tokens
+    charged and what GA4 said was left, bytes BigQuery processed and billed. None where the
+    source has no such counter (the sample spends nothing)."""
+
+    requests: int = 0
+    tokens: int = 0
+    tokens_left_hour: int | None = None
+    tokens_left_day: int | None = None
+    bytes_processed: int | None = None
+    bytes_billed: int | None = None
+
+
 class ConnectorError(RuntimeError):
     """A source could not answer; the message says what to do about it."""
 
@@ -55,4 +69,8 @@ class Connector(Protocol):
 
     def today(self) -> date:
         """Today in the property's time zone."""
+        ...
+
+    def usage(self) -> Usage:
+        """What this connector has spent since it was made (a sync makes one per run)."""
         ...

@@ -37,7 +37,7 @@ from google.auth import credentials as ga_credentials
 from google.auth.exceptions import GoogleAuthError
 from google.cloud import bigquery
 
-from connectors.base import ConnectorError, ReportRequest, ReportResult
+from connectors.base import ConnectorError, ReportRequest, ReportResult, Usage
 from connectors.bigquery_sql import Query, events_table, report_query
 from connectors.ga4_auth import load_credentials, service_account_email
 
@@ -154,6 +154,13 @@ class BigQueryConnector:
     def today(self) -> date:
         """Today in the property's time zone: the export's `event_date` is in it."""
         return self._clock().astimezone(self._zone).date()
+
+    def usage(self) -> Usage:
+        return Usage(
+            requests=self.requests_made,
+            bytes_processed=self.bytes_processed,
+            bytes_billed=self.bytes_billed,
+        )
 
     # --- jobs -------------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -50,7 +51,7 @@ from google.auth import credentials as ga_credentials
 from google.auth.exceptions import GoogleAuthError
 from google.protobuf.json_format import ParseError
 
-from connectors.base import ConnectorError, ReportRequest, ReportResult
+from connectors.base import ConnectorError, ReportRequest, ReportResult, Usage
 from connectors.catalog import DIMENSIONS, METRICS
 from connectors.ga4_auth import load_credentials, prefer_self_signed_jwt, service_account_email
 
@@ -192,16 +193,22 @@ class GA4Connector:
 
     # --- the Connector protocol -----------------------------------------------------------
 
+    def usage(self) -> Usage:
+        return Usage(
+            requests=self.requests_made,
+            tokens=self.tokens_used,
+            tokens_left_hour=self.last_quota.get("tokens_per_hour_remaining"),
+            tokens_left_day=self.last_quota.get("tokens_per_day_remaining"),
+        )
+
     def run(self, request: ReportRequest) -> ReportResult:
         """One report through `runReport`, page by page."""
         pull = _Pull(request, self.page_size)
         while not pull.done:
             api_request = self._api_request(pull)
             response = self._call(
-                lambda api_request=api_request: self._client.run_report(
-                    api_request, timeout=self.timeout
-                ),
-                lambda response, pull=pull: [_checked(pull, RunReportResponse.pb(response))],
+                partial(self._client.run_report, api_request, timeout=self.timeout),
+                partial(_checked_one, pull),
             )
             self._log_quota(self._absorb(pull, response[0]))
         return pull.result()
@@ -217,8 +224,8 @@ class GA4Connector:
                 requests=[self._api_request(pull) for pull in chunk],
             )
             reports = self._call(
-                lambda batch=batch: self._client.batch_run_reports(batch, timeout=self.timeout),
-                lambda response, chunk=chunk: _checked_batch(chunk, response),
+                partial(self._client.batch_run_reports, batch, timeout=self.timeout),
+                partial(_checked_batch, chunk),
             )
             tokens = 0
             for pull, report in zip(chunk, reports, strict=True):
@@ -499,6 +506,11 @@ def offending_field(api_message: str, known_fields: Iterable[str] = ()) -> str |
     return None
 
 
+def _checked_one(pull: _Pull, response: Any) -> list[Any]:
+    """A `runReport` answer as the list of report messages `_call` returns, checked."""
+    return [_checked(pull, RunReportResponse.pb(response))]
+
+
 def _checked(pull: _Pull, report: Any) -> Any:
     """Refuse a page with fewer rows than GA4 said it would hold (a cut-off response)."""
     remaining = report.row_count - pull.offset
@@ -540,7 +552,7 @@ def _frame(pull: _Pull) -> pd.DataFrame:
     columns: dict[str, Any] = {}
     for name, values in zip(pull.request.dimensions, pull.dimension_values, strict=True):
         columns[name] = pd.Series(values, dtype="str")
-    integer = MetricType.TYPE_INTEGER.value
+    integer = int(MetricType.TYPE_INTEGER)
     types = pull.metric_types or [integer] * len(pull.request.metrics)
     for name, values, kind in zip(pull.request.metrics, pull.metric_values, types, strict=True):
         numbers = np.array(values, dtype=np.float64)

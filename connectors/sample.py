@@ -17,12 +17,13 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import duckdb
 import numpy as np
 import pandas as pd
 
-from connectors.base import ReportRequest, ReportResult
+from connectors.base import ReportRequest, ReportResult, Usage
 from connectors.catalog import TIME_DIMENSIONS
 from connectors.sample_property import (
     DAY_RUNS,
@@ -249,11 +250,11 @@ def _other_sql(
 
 def _typed(rows: pd.DataFrame, request: ReportRequest) -> pd.DataFrame:
     """Request-ordered columns with GA4's types; drop all-zero rows; sort by dimensions."""
-    columns = {}
+    columns: dict[str, pd.Series] = {}
     for d in request.dimensions:
         columns[d] = rows[d].astype(str)
     for m in request.metrics:
-        kind = "int64" if m in INTEGER_METRICS else "float64"
+        kind: Literal["int64", "float64"] = "int64" if m in INTEGER_METRICS else "float64"
         columns[m] = rows[m].fillna(0).astype(kind)
     typed = pd.DataFrame(columns, index=rows.index)
     if request.metrics:
@@ -326,6 +327,9 @@ class SampleConnector:
 
     def today(self) -> date:
         return self._today
+
+    def usage(self) -> Usage:
+        return Usage()  # offline: no calls, no quota, no bytes billed
 
     def run_many(self, requests: list[ReportRequest]) -> list[ReportResult]:
         return [self.run(r) for r in requests]
@@ -401,11 +405,11 @@ class SampleConnector:
         start = request.start
         while start <= request.end:
             end = min(_chunk_end(start, grain), request.end)
-            span = self._sid_range(start, end)
-            if span is not None:
-                if chunks and span[1] - chunks[-1][0] < CHUNK_SESSIONS:
-                    span = (chunks.pop()[0], span[1])  # sessions are in date order
-                chunks.append(span)
+            found = self._sid_range(start, end)
+            if found is not None:
+                if chunks and found[1] - chunks[-1][0] < CHUNK_SESSIONS:
+                    found = (chunks.pop()[0], found[1])  # sessions are in date order
+                chunks.append(found)
             start = end + timedelta(days=1)
         return chunks
 

@@ -173,7 +173,7 @@ def write_export(
         )
         counts = con.execute(
             "SELECT count(*), count(*) FILTER (WHERE user_pseudo_id IS NULL) FROM events"
-        ).fetchone()
+        ).fetchall()[0]
     finally:
         con.close()
     meta = {

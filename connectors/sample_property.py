@@ -373,7 +373,8 @@ def _page_views(rng: np.random.Generator, n: int, vocab: Vocabulary) -> dict[str
     engagement = np.where(quick[session], rng.integers(0, 10, rows), engaged_s)
     eng_total = np.bincount(session, weights=engagement, minlength=n)
     view_total = np.bincount(session, weights=views, minlength=n)
-    background = rng.uniform(*b["background_factor"], n)
+    low, high = b["background_factor"]
+    background = rng.uniform(low, high, n)
     duration = np.where(quick, eng_total, np.rint(eng_total * background))
     # a page drawn twice in a session is one row, as GA4 reports it: (session, page) is unique
     pair, row = np.unique(
@@ -469,8 +470,8 @@ class SampleData:
         }
 
 
-def _categorical(codes: np.ndarray, names: list[str]) -> pd.Categorical:
-    return pd.Categorical.from_codes(codes, categories=names)
+def _categorical(codes: np.ndarray, names: list[str]) -> pd.Categorical[str]:
+    return pd.Categorical.from_codes(codes, categories=pd.Index(names))
 
 
 def _visitor_traits(vocab: Vocabulary, seed: int, days: dict[str, np.ndarray]) -> None:

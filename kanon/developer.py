@@ -31,7 +31,7 @@ def refusal(settings: Settings) -> str | None:
 
 def _version(path: Path) -> tuple:
     """What changes when a file (or the DuckDB file's write-ahead log) is written."""
-    marks = []
+    marks: list[tuple[int, int, int] | None] = []
     for candidate in (path, path.with_name(path.name + ".wal")):
         try:
             found = candidate.stat()

@@ -14,8 +14,9 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -168,16 +169,16 @@ def _sync(
         labels = _fetch_labels(connector, pulls)
         last = reading.result()
     report_progress(0.9, "protecting and publishing the release")
-    usage = _usage(connector)
-    record = {"sync_id": sync_id, "source": connector.name, "usage": usage}
+    usage = connector.usage()
+    record = {"sync_id": sync_id, "source": connector.name, "usage": _usage(connector)}
     info, purged, rows = _publish(store, settings, window, fetched, labels, last, record)
     return SyncReport(
         sync_id,
         connector.name,
         len(pulls),
         rows,
-        usage["requests"],
-        usage["tokens"],
+        usage.requests,
+        usage.tokens,
         purged,
         time.monotonic() - started,
         info,
@@ -200,7 +201,7 @@ def _after_publishing(
     failure here is a warning on the report (and in the sync's history), never a failed sync."""
     window_start = report.release.get("first_day")
     try:
-        log_entries.purge(settings.access_log_path, window_start)
+        log_entries.purge(settings.access_log_path, _as_date(window_start))
     except Exception as error:
         report.warnings.append(
             f"the access log {settings.access_log_path.name} could not be purged of entries "
@@ -237,11 +238,14 @@ def _fetch_labels(connector: Connector, pulls: list[Pull]) -> pd.DataFrame:
     """Display names (page titles) for new categories: the most viewed title of each path."""
     frames = []
     for breakdown in {p.breakdown for p in pulls if p.breakdown.label_dimension}:
+        label = breakdown.label_dimension
+        if label is None:
+            continue
         periods = [p for pull in pulls if pull.breakdown == breakdown for p in pull.periods]
         grain = next(p.grain for p in pulls if p.breakdown == breakdown)
         key = breakdown.dimensions[0]
         request = ReportRequest(
-            dimensions=(key, breakdown.label_dimension),
+            dimensions=(key, label),
             metrics=("screenPageViews",),
             start=min(periods),
             end=period_end(max(periods), grain),
@@ -255,7 +259,7 @@ def _fetch_labels(connector: Connector, pulls: list[Pull]) -> pd.DataFrame:
                 {
                     "breakdown": breakdown.name,
                     "category": best[key].astype(str),
-                    "label": best[breakdown.label_dimension].astype(str),
+                    "label": best[label].astype(str),
                 }
             )
         )
@@ -433,17 +437,10 @@ def _flags(pulls: list[Pull], results: list[ReportResult]) -> pd.DataFrame:
 
 
 def _usage(connector: Connector) -> dict[str, int | None]:
-    """Requests and quota tokens spent, and what GA4 said was left (sample: nothing); bytes
-    BigQuery processed and billed (other sources: none)."""
-    quota = getattr(connector, "last_quota", {}) or {}
-    return {
-        "requests": int(getattr(connector, "requests_made", 0)),
-        "tokens": int(getattr(connector, "tokens_used", 0)),
-        "tokens_left_hour": quota.get("tokens_per_hour_remaining"),
-        "tokens_left_day": quota.get("tokens_per_day_remaining"),
-        "bytes_processed": getattr(connector, "bytes_processed", None),
-        "bytes_billed": getattr(connector, "bytes_billed", None),
-    }
+    """The connector's usage as the sync history's columns: requests and quota tokens spent,
+    what GA4 said was left, bytes BigQuery processed and billed (None where a source has no
+    such counter)."""
+    return asdict(connector.usage())
 
 
 def _contiguous_runs(periods: list[date], grain: str) -> list[list[date]]:
@@ -456,5 +453,6 @@ def _contiguous_runs(periods: list[date], grain: str) -> list[list[date]]:
     return runs
 
 
-def _as_date(value: object) -> date:
+def _as_date(value: Any) -> date:
+    """A date from a frame's cell or a release's info (a date, a timestamp or ISO text)."""
     return pd.Timestamp(value).date()

@@ -10,6 +10,7 @@ import argparse
 import getpass
 import json
 import sys
+from collections.abc import Callable
 from datetime import date
 
 from access import log
@@ -20,7 +21,7 @@ from kanon.settings import Settings
 EXIT_OK = 0
 
 
-def add_commands(commands: argparse._SubParsersAction, day: type) -> None:
+def add_commands(commands: argparse._SubParsersAction, day: Callable[[str], date]) -> None:
     users = commands.add_parser("users", help="local accounts, OpenID Connect users and roles")
     actions = users.add_subparsers(required=True, metavar="ACTION")
 

@@ -52,6 +52,7 @@ def promise_rows(report: PropertyReport | None) -> list[dict[str, str]]:
         if not findings:
             rows.append(_row(promise.text, "Not checked yet", "No property check has run.", ""))
             continue
+        assert report is not None  # findings come from a report
         worst = next(s for s in (FAIL, SKIP, WARN, PASS) if any(f.status == s for f in findings))
         shown = [f for f in findings if f.status == worst]
         detail = " ".join(_public(finding) for finding in shown)

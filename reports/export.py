@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -261,7 +262,7 @@ def _number(number: float, decimal: str) -> str:
     return text.replace(".", decimal)
 
 
-def _moment(value: object) -> str:
+def _moment(value: Any) -> str:
     """An ISO date and time with its offset from UTC (a naive time is this machine's)."""
     moment = pd.Timestamp(value).to_pydatetime()
     return moment.astimezone().isoformat(timespec="seconds")

@@ -129,6 +129,14 @@ class Selection:
     def last_day(self) -> date | None:
         return period_end(self.periods[-1], self.grain) if self.periods else None
 
+    @property
+    def days(self) -> tuple[date, date]:
+        """The first and the last day of a selection that has periods (pages and downloads
+        only ever show such a selection; an empty one is a bug in the caller)."""
+        if not self.periods:
+            raise ValueError("An empty selection has no first or last day.")
+        return self.periods[0], period_end(self.periods[-1], self.grain)
+
 
 def snap(first: date, last: date, grain: str, available: list[date]) -> Selection:
     """The available whole periods overlapping [first, last], and as many before them."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -137,7 +138,8 @@ def _other_rows(
             row["status"] = PUBLISHED
             for figure in additive:
                 listed = published.at[period, figure] if period in published.index else 0.0
-                row[figure] = round(float(site.at[period, figure]) - float(listed), 3)
+                total = cast(float, site.at[period, figure])
+                row[figure] = round(float(total) - float(cast(float, listed)), 3)
         rows.append(row)
     return pd.DataFrame(rows, columns=columns)
 
@@ -223,7 +225,7 @@ def _site_totals(release: Release, grain: str, periods: tuple[date, ...]) -> dic
     if published.empty:
         return {"withheld_periods": len(cells)}
     sums = published[ADDITIVE_SHOWN].sum().to_frame().T
-    sums["users"] = published["users"].mean().round(0)
+    sums["users"] = np.round(published["users"].mean(), 0)
     totals = add_ratios(sums).iloc[0].to_dict()
     totals["withheld_periods"] = int(len(cells) - len(published))
     return {k: (None if pd.isna(v) else float(v)) for k, v in totals.items()}
@@ -274,7 +276,9 @@ def withheld(release: Release, breakdown: str, selection: Selection) -> Withheld
     )
 
 
-def withheld_shares(release: Release, breakdown: str, selection: Selection) -> dict[str, float]:
+def withheld_shares(
+    release: Release, breakdown: str, selection: Selection
+) -> dict[str, float | None]:
     """Per figure that adds up across the breakdown's rows: the percentage of the site's figure
     not in a published row. Only periods whose site total is published count, so each share is
     a function of published figures alone; None where there is nothing to divide by."""
@@ -282,7 +286,7 @@ def withheld_shares(release: Release, breakdown: str, selection: Selection) -> d
     site = site[site["status"] == PUBLISHED]
     cells = _selected(release, breakdown, selection)
     shown = cells[cells["period"].isin(site["period"]) & (cells["status"] == PUBLISHED)]
-    shares = {}
+    shares: dict[str, float | None] = {}
     for figure in BREAKDOWNS[breakdown].category_additive:
         total = float(site[figure].sum())
         missing = max(total - float(shown[figure].sum()), 0.0)

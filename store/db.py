@@ -170,7 +170,7 @@ class Store:
 
     # --- the release: read by the views ---------------------------------------------------
 
-    def read_release(self) -> tuple[pd.DataFrame, dict | None]:
+    def read_release(self) -> tuple[pd.DataFrame | None, dict | None]:
         with self.connect(must_exist=True) as con:
             info = latest_release(con)
             cells = cells_frame(con, "SELECT * FROM release_cells") if info else None
@@ -390,7 +390,8 @@ def raw_cells_after_upsert(
     One query instead of concatenating and de-duplicating in pandas: at scale 100 that took
     over a second of every daily sync."""
     keys = ", ".join(CELL_COLUMNS)
-    keep, params = "SELECT * FROM raw_cells WHERE period >= ?", [first_day]
+    keep = "SELECT * FROM raw_cells WHERE period >= ?"
+    params: list[object] = [first_day]
     if unless_released_as is not None:
         keep = (
             f"SELECT * FROM ({keep}) ANTI JOIN "
@@ -521,7 +522,7 @@ def _arrow(frame: pd.DataFrame) -> pa.Table:
 def _holds_a_key_twice(con: duckdb.DuckDBPyConnection) -> bool:
     keys = ", ".join(CELL_COLUMNS)
     distinct = f"SELECT count(*) FROM (SELECT DISTINCT {keys} FROM release_cells)"
-    return bool(con.execute(f"SELECT count(*) > ({distinct}) FROM release_cells").fetchone()[0])
+    return bool(con.execute(f"SELECT count(*) > ({distinct}) FROM release_cells").fetchall()[0][0])
 
 
 def _drop_release_key(con: duckdb.DuckDBPyConnection) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -27,18 +28,19 @@ def release_cards(info: dict) -> None:
     for column, (label, value) in zip(st.columns(4), cards, strict=True):
         column.metric(label, format.figure(_number(value), "count"), border=True)
     first, last = _day(info.get("first_day")), _day(info.get("last_settled"))
-    created = pd.Timestamp(info.get("created_at"))
+    created_at: Any = info.get("created_at")  # a timestamp, as the store wrote it
+    created = pd.Timestamp(created_at)
     st.caption(
         f"Release {info.get('release_id')} from {format.plain(info.get('source'))}, published "
         f"{created:%Y-%m-%d %H:%M}; covers {format.span(first, last)}."
     )
 
 
-def _number(value: object) -> float | None:
+def _number(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
-def _day(value: object) -> date:
+def _day(value: Any) -> date:
     return pd.Timestamp(value).date()
 
 
@@ -92,7 +94,7 @@ def bigquery_usage(history: pd.DataFrame) -> list[str]:
     ]
 
 
-def _gigabytes(value: object) -> str:
+def _gigabytes(value: Any) -> str:
     return f"{float(value) / 1e9:,.2f} GB"
 
 

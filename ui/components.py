@@ -8,7 +8,7 @@ category called `<script>alert(1)</script>` or `=HYPERLINK(...)` stays inert tex
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -170,7 +170,7 @@ def range_picker(
     )
     first, chosen_last = _preset_range(preset, last)
     if preset == "Custom":
-        wanted = (link.first, link.last) if link.first else remembered.get("custom")
+        wanted = (link.first, link.last) if link.first and link.last else remembered.get("custom")
         first, chosen_last = _custom_range(release, last, wanted)
     grain = _grain_picker(grains, link.grain or remembered.get("grain"))
     sidebar.caption(f"Data up to {format.day(last)}, the last settled day.")
@@ -207,6 +207,7 @@ def _followed_link() -> links.Link:
 
 def _preset_range(preset: str, last: date) -> tuple[date, date]:
     days = PRESETS.get(preset) or PRESETS[DEFAULT_PRESET]
+    assert days is not None  # the default preset is a number of days
     if preset == "Last 12 months":
         first = (pd.Timestamp(last) - pd.DateOffset(months=12) + pd.Timedelta(days=1)).date()
         return first, last
@@ -230,10 +231,10 @@ def _custom_range(
         persist_state="session",
         format="YYYY-MM-DD",
     )
-    picked = tuple(picked) if isinstance(picked, tuple | list) else (picked,)
-    if not picked or picked[0] is None:
+    ends = tuple(picked) if isinstance(picked, tuple | list) else (picked,)
+    if not ends or ends[0] is None:
         return default
-    return picked[0], picked[-1]  # while picking, only the first date is set
+    return ends[0], ends[-1]  # while picking, only the first date is set
 
 
 def _grain_picker(grains: tuple[str, ...], chosen: str | None = None) -> str:
@@ -400,7 +401,7 @@ def with_marks(shown: pd.DataFrame, table: pd.DataFrame) -> tuple[pd.DataFrame, 
 
 def table_columns(name: str, grain: str, texts: tuple[str, ...] = ()) -> dict:
     """Column titles and formats; `texts` are figure columns written as text (see `with_marks`)."""
-    count = {"format": "localized"}
+    count: dict[str, Any] = {"format": "localized"}
     config = {
         CATEGORY_TITLES[name]: st.column_config.TextColumn(width="medium"),
         "users": st.column_config.NumberColumn(

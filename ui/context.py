@@ -125,6 +125,8 @@ def auth_section() -> Mapping | None:
         section = st.secrets.get("auth")
     except (FileNotFoundError, st.errors.StreamlitSecretNotFoundError):
         return None
+    if section is None:
+        return None
     return section.to_dict() if hasattr(section, "to_dict") else section
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import NamedTuple, NoReturn, TypeVar
+from typing import Any, NamedTuple, NoReturn, Protocol, TypeVar, cast
 
 import pandas as pd
 import streamlit as st
@@ -36,6 +36,7 @@ class Query(NamedTuple):
 
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 
 def store_problem(error: StoreError) -> NoReturn:
@@ -50,7 +51,15 @@ def store_problem(error: StoreError) -> NoReturn:
     raise error  # st.stop raises; this keeps type checkers certain
 
 
-def _stopping_on_store_errors(read: Callable[..., T]) -> Callable[..., T]:
+class Cached(Protocol[T_co]):
+    """A read cached by Streamlit: called like the read, emptied by `clear()`."""
+
+    def __call__(self, *args: Any) -> T_co: ...
+
+    def clear(self) -> None: ...
+
+
+def _stopping_on_store_errors(read: Callable[..., T]) -> Cached[T]:
     @functools.wraps(read)
     def guarded(*args: object) -> T:
         try:
@@ -59,7 +68,7 @@ def _stopping_on_store_errors(read: Callable[..., T]) -> Callable[..., T]:
             store_problem(error)
 
     guarded.clear = read.clear  # type: ignore[attr-defined]
-    return guarded
+    return cast(Cached[T], guarded)
 
 
 @st.cache_data(ttl=STATUS_TTL, max_entries=8, show_spinner=False)

@@ -130,7 +130,7 @@ def workbook_builder(
     def build() -> bytes:
         who = check_at_click(settings, handle, DOWNLOAD, WORKBOOK_REPORT, selection)
         facts = summary_facts(settings, release.info)
-        first, last = selection.first_day, selection.last_day
+        first, last = selection.days
         payload = workbook.summary_workbook(release, selection.grain, first, last, facts)
         _log(settings, who, WORKBOOK_REPORT, selection)
         return payload
@@ -157,8 +157,8 @@ def check_at_click(
         REFUSED,
         report=report,
         grain=selection.grain if selection else None,
-        start=selection.first_day.isoformat() if selection else None,
-        end=selection.last_day.isoformat() if selection else None,
+        start=selection.first_day.isoformat() if selection and selection.first_day else None,
+        end=selection.last_day.isoformat() if selection and selection.last_day else None,
         reason=reason,
     )
     message = f"No file: {context.REASONS.get(reason, reason)}."

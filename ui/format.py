@@ -45,7 +45,7 @@ def showing(selection: Selection) -> str:
     """The exact snapped range, e.g. `Showing Mon 3 Nov – Sun 23 Nov 2026: 3 whole weeks`."""
     if not selection.periods:
         return "No whole published periods in this range."
-    first, last = selection.first_day, selection.last_day
+    first, last = selection.days
     return f"Showing {span(first, last)}: {periods(len(selection.periods), selection.grain)}"
 
 

@@ -31,12 +31,9 @@ class PageView:
     @property
     def query(self) -> data.Query:
         chosen = self.selection
+        first, last = chosen.days
         return data.Query(
-            str(self.settings.store_path),
-            data.release_id(self.release),
-            chosen.grain,
-            chosen.first_day,
-            chosen.last_day,
+            str(self.settings.store_path), data.release_id(self.release), chosen.grain, first, last
         )
 
 

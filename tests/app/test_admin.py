@@ -11,7 +11,7 @@ import pytest
 
 from access import log
 from access.roles import developer_identity
-from connectors.base import ConnectorError
+from connectors.base import ConnectorError, Usage
 from kanon.sync import SyncReport
 from store.db import Store
 from tests.app import support
@@ -72,6 +72,9 @@ def test_a_failed_sync_says_why_and_keeps_the_release(monkeypatch, own_home):
 
         def run_many(self, requests):
             raise ConnectorError("The sample property could not be read: disk on fire.")
+
+        def usage(self):
+            return Usage()
 
     monkeypatch.setattr("ui.admin.make_connector", lambda settings, source: Broken())
     at = support.open_page("admin")

@@ -4,13 +4,15 @@ In developer mode (no sign-in, sample data only) it changes nothing real: it syn
 sample, and shows no accounts, access log, property check or data-subject requests.
 """
 
+from typing import Any
+
 import streamlit as st
 
 from access.roles import ADMINISTER
 from kanon.sources import SOURCES
 from ui import admin, components, data, page, people
 
-HISTORY_COLUMNS = {
+HISTORY_COLUMNS: dict[str, Any] = {
     "sync_id": st.column_config.NumberColumn("Sync"),
     "started_at": st.column_config.DatetimeColumn("Started", format="YYYY-MM-DD HH:mm"),
     "finished_at": st.column_config.DatetimeColumn("Finished", format="YYYY-MM-DD HH:mm"),

@@ -15,7 +15,7 @@ metric = st.segmented_control(
     TREND_METRICS,
     default="users",
     required=True,
-    format_func=LABELS.get,
+    format_func=lambda name: LABELS[name],
     key="overview_metric",
     persist_state="session",
 )
