@@ -27,6 +27,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from access import db, setup
 from access.roles import ADMIN, ROLES, RoleError
+from kanon.errors import KanonError
 
 LOCAL, OIDC = "local", "oidc"
 MIN_PASSWORD_LENGTH = 12
@@ -56,7 +57,7 @@ def _hash(password: str) -> str:
         return _HASHER.hash(password)
 
 
-class AccountError(ValueError):
+class AccountError(KanonError, ValueError):
     """An account request that cannot be carried out; the message says why and what to do."""
 
 

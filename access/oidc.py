@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from kanon.errors import KanonError
+
 MIN_COOKIE_SECRET = 32  # characters; Streamlit signs the identity cookie with it
 PROVIDER_KEYS = ("client_id", "client_secret", "server_metadata_url")
 
 
-class OidcConfigError(ValueError):
+class OidcConfigError(KanonError, ValueError):
     """`[auth]` in secrets.toml is incomplete or unsafe; the message says what to set."""
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kanon.errors import KanonError
+
 ANALYST = "analyst"
 MANAGER = "manager"
 ADMIN = "admin"
@@ -30,7 +32,7 @@ ACTIONS: frozenset[str] = frozenset().union(*ROLES.values())
 DEVELOPER_EMAIL = "developer@localhost"
 
 
-class RoleError(ValueError):
+class RoleError(KanonError, ValueError):
     """A role or action that is not on the allow-list."""
 
 

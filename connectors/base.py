@@ -14,6 +14,7 @@ from typing import Protocol
 import pandas as pd
 
 from connectors.catalog import check_request
+from connectors.errors import KanonError
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class Usage:
     bytes_billed: int | None = None
 
 
-class ConnectorError(RuntimeError):
+class ConnectorError(KanonError, RuntimeError):
     """A source could not answer; the message says what to do about it."""
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from connectors.errors import EXIT_USAGE, KanonError
+
 METRICS: tuple[str, ...] = (
     "activeUsers",
     "sessions",
@@ -51,8 +53,10 @@ ADDITIVE: tuple[str, ...] = (
 PAGE_ADDITIVE: tuple[str, ...] = ("views", "engagement_seconds")
 
 
-class CatalogError(ValueError):
+class CatalogError(KanonError, ValueError):
     """A request named something outside the allow-list."""
+
+    exit_code = EXIT_USAGE
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pandas as pd
 
+from connectors.errors import InvalidInput
 from connectors.sample_property import SampleData
 from connectors.sql_text import string_literal
 
@@ -144,7 +145,7 @@ def write_export(
     first = max(first or data.first_day, data.first_day)
     last = min(last or data.last_day, data.last_day)
     if first > last:
-        raise ValueError(f"No sample days between {first} and {last}.")
+        raise InvalidInput(f"No sample days between {first} and {last}.")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()

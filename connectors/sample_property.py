@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from connectors.base import ConnectorError
+from connectors.errors import InvalidInput
 from sample_data import definition_file
 
 FORMAT_VERSION = 1
@@ -487,7 +488,7 @@ def _frames(plan: _Plan, days: dict[str, np.ndarray], day: np.ndarray) -> tuple[
     vocab = plan.vocab
     src, combo = days["src"], days["combo"]
     if days["uid"].max(initial=0) >= 2**31:
-        raise ValueError("Scale too large for int32 visitor ids.")
+        raise InvalidInput("Scale too large for int32 visitor ids.")
     sessions = pd.DataFrame(
         {
             "sid": np.arange(len(day), dtype=np.int32),
@@ -521,7 +522,9 @@ def _frames(plan: _Plan, days: dict[str, np.ndarray], day: np.ndarray) -> tuple[
 
 def _generate(seed: int, scale: float, today: date) -> SampleData:
     if seed < 0 or not scale > 0:
-        raise ValueError(f"The sample property needs seed >= 0 and scale > 0, not {seed}, {scale}.")
+        raise InvalidInput(
+            f"The sample property needs seed >= 0 and scale > 0, not {seed}, {scale}."
+        )
     first, last = window(today)
     plan = _plan(seed, scale, first, last)
     ordinals = np.arange(first.toordinal(), last.toordinal() + 1)

@@ -10,30 +10,17 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-from access.accounts import AccountError
 from connectors.base import ConnectorError
-from connectors.catalog import BREAKDOWNS, GRAINS, CatalogError
+from connectors.catalog import BREAKDOWNS, GRAINS
 from kanon import users_cli
+from kanon.errors import EXIT_FAILED, EXIT_USAGE, InvalidInput, KanonError
 from kanon.private import make_private
-from kanon.settings import Settings, SettingsError, load_settings
+from kanon.settings import Settings, load_settings
 from kanon.sources import bigquery_export_folder, make_connector, sample_folder
-from kanon.sync import SyncError
 from reports.protect import ReleaseError, listing_of
 from store.db import Store, StoreError
 
-# Failures that carry a message for the user; anything else is a bug and keeps its traceback.
-EXPECTED_ERRORS = (
-    SettingsError,
-    AccountError,
-    CatalogError,
-    ConnectorError,
-    StoreError,
-    SyncError,
-    ReleaseError,
-    ValueError,
-)
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK = 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,9 +35,14 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
         make_private(settings.home)  # before anything is written: the home is its owner's alone
         return args.run(settings, args)
-    except EXPECTED_ERRORS as error:
+    # Kanon's own errors carry a message for the user and their exit code; anything else is a
+    # bug and keeps its traceback.
+    except KanonError as error:
         print(f"kanon: error: {error}", file=sys.stderr)
-        return EXIT_USAGE if isinstance(error, SettingsError | CatalogError) else EXIT_FAILED
+        return error.exit_code
+    except ReleaseError as error:  # a KanonError once reports/protect.py's rewrite lands
+        print(f"kanon: error: {error}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -291,12 +283,12 @@ def _confirmed(kind: str, value: str) -> bool:
 
 def _refuse_a_link(path: Path) -> None:
     if path.is_symlink():
-        raise ValueError(
+        raise InvalidInput(
             f"--out {path} is a symbolic link; Kanon does not write through links (the file it "
             "points to could be anyone's). Remove the link or name another file."
         )
     if path.is_dir():
-        raise ValueError(f"--out {path} is a folder; name a file to write.")
+        raise InvalidInput(f"--out {path} is a folder; name a file to write.")
 
 
 def write_file(path: Path, content: bytes) -> None:
@@ -308,9 +300,9 @@ def write_file(path: Path, content: bytes) -> None:
     try:
         descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     except FileNotFoundError:
-        raise ValueError(f"--out {path}: the folder {folder} does not exist.") from None
+        raise InvalidInput(f"--out {path}: the folder {folder} does not exist.") from None
     except PermissionError:
-        raise ValueError(f"--out {path}: no permission to write in {folder}.") from None
+        raise InvalidInput(f"--out {path}: no permission to write in {folder}.") from None
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(content)

@@ -5,9 +5,14 @@ from __future__ import annotations
 from datetime import date
 
 from access import log
+from kanon.errors import KanonError
 from kanon.settings import Settings
 from reports.grid import Window
 from store.db import Store, purge_before
+
+
+class PurgeError(KanonError):
+    """Purging stopped part way; the message says what was deleted and what to fix."""
 
 
 def purge(settings: Settings, today: date | None = None) -> list[str]:
@@ -22,7 +27,7 @@ def purge(settings: Settings, today: date | None = None) -> list[str]:
     try:
         dropped = log.purge(settings.access_log_path, window.first_day)
     except Exception as error:
-        raise ValueError(
+        raise PurgeError(
             "; ".join(lines + [""])
             + f"the access log {settings.access_log_path} could not be purged "
             f"({type(error).__name__}: {error}): fix or remove the unreadable line and run "

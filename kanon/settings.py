@@ -20,13 +20,16 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from kanon.errors import EXIT_USAGE, KanonError
 from policy.config import CHECKS, HOTJAR_API_URL
 
 RETENTION_MONTHS = 14  # the privacy policy's promise; a setting may shorten it, never extend it
 
 
-class SettingsError(ValueError):
+class SettingsError(KanonError, ValueError):
     """A setting is missing or invalid; the message names it."""
+
+    exit_code = EXIT_USAGE
 
 
 def settings_file() -> Path | None:

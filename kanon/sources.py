@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from connectors.base import Connector, ConnectorError
+from kanon.errors import InvalidInput
 from kanon.settings import Settings
 from reports.export import Facts
 
@@ -33,7 +34,7 @@ def make_connector(settings: Settings, source: str | None = None) -> Connector:
     if source == "bigquery":
         return bigquery_connector(settings)
     if source != "sample":
-        raise ValueError(f"Unknown source {source!r}; choose one of {', '.join(SOURCES)}.")
+        raise InvalidInput(f"Unknown source {source!r}; choose one of {', '.join(SOURCES)}.")
     from connectors.sample import SampleConnector
 
     folder = sample_folder(settings)

@@ -24,6 +24,7 @@ import pandas as pd
 from access import log as log_entries
 from connectors.base import Connector, ReportRequest, ReportResult
 from connectors.catalog import BREAKDOWNS, Breakdown
+from kanon.errors import KanonError
 from kanon.settings import Settings
 from reports import audit, protect
 from reports.cells import cells_from_result, empty_cells, request_for
@@ -54,7 +55,7 @@ Progress = Callable[[float, str], None]
 BATCH = 5  # GA4 batchRunReports takes at most five reports
 
 
-class SyncError(RuntimeError):
+class SyncError(KanonError, RuntimeError):
     """The sync did not publish; the previous release is unchanged."""
 
 

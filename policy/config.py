@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from connectors.errors import KanonError
+
 # Every check `kanon check-property` can run, in the order it reports them.
 CHECKS = (
     "retention",
@@ -19,7 +21,7 @@ CHECKS = (
 HOTJAR_API_URL = "https://api.hotjar.io"
 
 
-class PolicyError(Exception):
+class PolicyError(KanonError):
     """A policy command cannot go on; the message says what to set or do."""
 
 

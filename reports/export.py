@@ -25,6 +25,7 @@ import pandas as pd
 
 from connectors.catalog import BREAKDOWNS, check_grain
 from connectors.catalog import breakdown as check_breakdown
+from connectors.errors import KanonError
 from reports.grid import Selection
 from reports.protect import Release
 from reports.status import PUBLISHED, SHOWN_WITHHELD
@@ -53,7 +54,7 @@ PROVENANCE_KEY = "kanon_provenance_lines"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
-class ExportError(ValueError):
+class ExportError(KanonError, ValueError):
     """The export cannot be made as asked; the message says what to change."""
 
 

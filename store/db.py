@@ -22,6 +22,8 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from kanon.errors import KanonError
+
 FIGURE_COLUMNS = """
     users DOUBLE, sessions DOUBLE, views DOUBLE, engagement_seconds DOUBLE,
     session_seconds DOUBLE, engaged_sessions DOUBLE
@@ -84,7 +86,7 @@ PERIOD_KEY = "breakdown, grain, period"
 log = logging.getLogger(__name__)
 
 
-class StoreError(RuntimeError):
+class StoreError(KanonError, RuntimeError):
     """The store could not be opened or read; the message says what to do."""
 
 

@@ -21,6 +21,7 @@ import streamlit as st
 
 from access import log
 from access.roles import DOWNLOAD, Identity, may
+from kanon.errors import KanonError
 from kanon.settings import Settings
 from kanon.sources import summary_facts
 from reports import export, workbook
@@ -47,7 +48,7 @@ WORKBOOK_REPORT = "summary"  # what the access log calls the workbook
 REFUSED = "refused"  # access-log action: a click that got no file
 
 
-class DownloadRefused(PermissionError):
+class DownloadRefused(KanonError, PermissionError):
     """The sign-in behind a click may not have the file now; the message says why."""
 
 

@@ -1,0 +1,36 @@
+"""Kanon's own errors: one root, `KanonError`, whose `exit_code` the `kanon` command exits with.
+
+The root is defined in `connectors.errors` (the bottom layer, which `reports` and `connectors`
+may import without importing `kanon`) and re-exported here. The tree, each class in the module
+that raises it:
+
+    KanonError                      exit 1 unless said otherwise
+    ├── InvalidInput (ValueError)       connectors.errors: a bad --out, seed or range
+    ├── ConnectorError (RuntimeError)   connectors.base: a source could not answer
+    │   ├── OverBudget                      connectors.bigquery
+    │   └── QuotaExhausted                  connectors.ga4
+    ├── CatalogError (ValueError)       connectors.catalog: outside the allow-list, exit 2
+    ├── ExportError (ValueError)        reports.export
+    ├── SettingsError (ValueError)      kanon.settings, exit 2
+    ├── SyncError (RuntimeError)        kanon.sync
+    ├── PurgeError                      kanon.retention
+    ├── StoreError (RuntimeError)       store.db
+    │   ├── SyncRunning
+    │   └── SourceRefused
+    ├── AccountError (ValueError)       access.accounts
+    ├── OidcConfigError (ValueError)    access.oidc
+    ├── RoleError (ValueError)          access.roles
+    ├── PolicyError                     policy.config
+    │   ├── SaltError                       policy.request_log
+    │   └── HotjarError                     policy.hotjar
+    └── DownloadRefused (PermissionError)  ui.downloads
+
+`reports.protect.ReleaseError` joins the tree when that module's rewrite lands; until then the
+CLI names it beside the root.
+"""
+
+from __future__ import annotations
+
+from connectors.errors import EXIT_FAILED, EXIT_USAGE, InvalidInput, KanonError
+
+__all__ = ["EXIT_FAILED", "EXIT_USAGE", "InvalidInput", "KanonError"]
