@@ -46,7 +46,6 @@ from google.analytics.data_v1beta.types import (
     RunReportResponse,
 )
 from google.api_core import exceptions as api_exceptions
-from google.api_core.retry import Retry
 from google.auth import credentials as ga_credentials
 from google.auth.exceptions import GoogleAuthError
 from google.protobuf.json_format import ParseError
@@ -54,6 +53,7 @@ from google.protobuf.json_format import ParseError
 from connectors.base import ConnectorError, ReportRequest, ReportResult, Usage
 from connectors.catalog import DIMENSIONS, METRICS
 from connectors.ga4_auth import load_credentials, prefer_self_signed_jwt, service_account_email
+from connectors.retry import backoff, retrying
 
 logger = logging.getLogger(__name__)
 
@@ -274,47 +274,40 @@ class GA4Connector:
 
     def _call(self, send: Callable[[], Any], check: Callable[[Any], list[Any]]) -> list[Any]:
         """Send with bounded retries; return the checked raw report messages."""
-        failures: list[Exception] = []
 
         def attempt() -> list[Any]:
             self._check_quota()
             self.requests_made += 1
             return check(send())
 
-        def on_error(error: Exception) -> None:
-            failures.append(error)
-            if len(failures) > self.max_retries:
-                raise _GaveUp() from error
+        def on_retry(error: Exception, retry: int) -> None:
             self.retries += 1
             logger.warning(
                 "GA4 call failed (%s); retry %d of %d.",
                 _describe(error),
-                len(failures),
+                retry,
                 self.max_retries,
             )
 
-        retry = Retry(
-            predicate=_is_transient,
-            initial=self.backoff.initial,
-            maximum=self.backoff.maximum,
-            multiplier=self.backoff.multiplier,
-            timeout=None,  # bounded by count, not by wall time
-            on_error=on_error,
+        delays = backoff(
+            self.max_retries, self.backoff.initial, self.backoff.maximum, self.backoff.multiplier
         )
         try:
-            return retry(attempt)()
-        except _GaveUp as gave_up:
-            raise self._gave_up(gave_up.__cause__, len(failures)) from gave_up.__cause__
+            return retrying(attempt, retry_on=_is_transient, delays=delays, on_retry=on_retry)
         except ConnectorError:
             raise
-        except api_exceptions.GoogleAPICallError as error:
-            raise self._translate(error) from error
-        except GoogleAuthError as error:
-            raise ConnectorError(
-                f"Could not sign in to Google for GA4 property {self.property_id}: {error}. "
-                "Check GOOGLE_APPLICATION_CREDENTIALS (or [gcp_service_account] in "
-                ".streamlit/secrets.toml)."
-            ) from error
+        except Exception as error:
+            if _is_transient(error):  # still failing when the retries ran out
+                raise self._gave_up(error, self.max_retries + 1) from error
+            if isinstance(error, api_exceptions.GoogleAPICallError):
+                raise self._translate(error) from error
+            if isinstance(error, GoogleAuthError):
+                raise ConnectorError(
+                    f"Could not sign in to Google for GA4 property {self.property_id}: {error}. "
+                    "Check GOOGLE_APPLICATION_CREDENTIALS (or [gcp_service_account] in "
+                    ".streamlit/secrets.toml)."
+                ) from error
+            raise
 
     # --- responses ------------------------------------------------------------------------
 
@@ -458,10 +451,6 @@ class GA4Connector:
                 error,
             )
         return self._time_zone
-
-
-class _GaveUp(Exception):
-    """Retries are used up; the cause is the last error."""
 
 
 def permission_message(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +16,8 @@ from google.oauth2 import service_account
 
 from connectors.ga4 import api_message
 from connectors.ga4_auth import prefer_self_signed_jwt, service_account_email
+from connectors.retry import backoff
+from connectors.retry import retrying as retry_call
 from policy.config import PolicyError, Retry
 
 READONLY = "https://www.googleapis.com/auth/analytics.readonly"
@@ -61,14 +62,8 @@ def admin_clients(credentials: ga_credentials.Credentials, endpoint: str | None)
 
 def retrying(call: Callable[[], T], retry: Retry, sleep: Callable[[float], None] = time.sleep) -> T:
     """`call()`, retried on 429, 5xx and dropped connections with jittered exponential backoff."""
-    for attempt in range(retry.max_retries + 1):
-        try:
-            return call()
-        except TRANSIENT:
-            if attempt == retry.max_retries:
-                raise
-            sleep(random.uniform(0, min(retry.maximum, retry.initial * 2**attempt)))
-    raise AssertionError("unreachable")  # the loop returns or raises
+    delays = backoff(retry.max_retries, retry.initial, retry.maximum)
+    return retry_call(call, retry_on=TRANSIENT, delays=delays, sleep=sleep)
 
 
 def is_scope_error(error: BaseException) -> bool:

@@ -13,13 +13,13 @@ backoff (honouring Retry-After); a 401 on a call first renews the token once.
 from __future__ import annotations
 
 import json
-import random
 import time
 from collections.abc import Callable
 from typing import Any
 
 import requests
 
+from connectors.retry import backoff, retrying
 from policy.config import HotjarConfig, PolicyError
 
 TOKEN_MARGIN = 60.0  # renew this many seconds before the token's stated expiry
@@ -125,28 +125,45 @@ class HotjarClient:
     def _send(self, request: Callable[[], requests.Response]) -> requests.Response:
         """One request, retried on 429/5xx and dropped connections."""
         retry = self.config.retry
-        for attempt in range(retry.max_retries + 1):
-            last = attempt == retry.max_retries
-            try:
-                response = request()
-            except (requests.ConnectionError, requests.Timeout) as error:
-                if last:
-                    raise HotjarError(
-                        f"Hotjar did not answer ({type(error).__name__}) at "
-                        f"{self.config.api_url}; check KANON_HOTJAR_API_URL and try again."
-                    ) from None
-                self.sleep(self._backoff(attempt, None))
-                continue
-            if response.status_code not in RETRIED_STATUSES or last:
-                return response
-            self.sleep(self._backoff(attempt, response.headers.get("Retry-After")))
-        raise AssertionError("unreachable")  # the loop returns or raises
 
-    def _backoff(self, attempt: int, retry_after: str | None) -> float:
-        retry = self.config.retry
+        def attempt() -> requests.Response:
+            response = request()
+            if response.status_code in RETRIED_STATUSES:
+                raise _RetriedStatus(response)
+            return response
+
+        try:
+            return retrying(
+                attempt,
+                retry_on=(_RetriedStatus, requests.ConnectionError, requests.Timeout),
+                delays=backoff(retry.max_retries, retry.initial, retry.maximum),
+                sleep=self.sleep,
+                wait=self._wait,
+            )
+        except _RetriedStatus as last:
+            return last.response  # still 429/5xx after the retries: the caller says so
+        except (requests.ConnectionError, requests.Timeout) as error:
+            raise HotjarError(
+                f"Hotjar did not answer ({type(error).__name__}) at "
+                f"{self.config.api_url}; check KANON_HOTJAR_API_URL and try again."
+            ) from None
+
+    def _wait(self, error: Exception, delay: float) -> float:
+        """Hotjar's Retry-After (in seconds, capped) where it sends one, else the backoff."""
+        retry_after = (
+            error.response.headers.get("Retry-After") if isinstance(error, _RetriedStatus) else None
+        )
         if retry_after and retry_after.isdigit():
-            return min(float(retry_after), retry.maximum)
-        return random.uniform(0, min(retry.maximum, retry.initial * 2**attempt))
+            return min(float(retry_after), self.config.retry.maximum)
+        return delay
+
+
+class _RetriedStatus(Exception):  # control flow inside `_send`, never raised past it
+    """An answer whose status is retried (429, 5xx)."""
+
+    def __init__(self, response: requests.Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
 
 
 def summary(answer: dict, width: int = 160) -> str:

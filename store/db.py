@@ -11,7 +11,6 @@ import errno
 import fcntl
 import logging
 import os
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -22,6 +21,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from connectors.retry import polling, retrying
 from kanon.errors import KanonError
 
 FIGURE_COLUMNS = """
@@ -565,29 +565,35 @@ def latest_release(con: duckdb.DuckDBPyConnection) -> dict | None:
 
 
 LOCK_WAIT_SECONDS = 3.0  # a sync holds the file at most about a second at a time
+LOCK_POLL_SECONDS = 0.1
 
 
 def _connect_with_retry(path: Path, wait_seconds: float) -> duckdb.DuckDBPyConnection:
     """DuckDB lets one process open the file at a time; wait briefly for a sync's short
     connections to end, then say what holds it. A file that is not a DuckDB database (or is
     damaged) says so at once."""
-    deadline = time.monotonic() + wait_seconds
-    while True:
-        try:
-            return duckdb.connect(str(path))
-        except duckdb.IOException as error:
-            if "lock" not in str(error).lower():
-                raise StoreError(damaged_message(path, error)) from None
-            if time.monotonic() > deadline:
-                raise StoreError(
-                    f"The Kanon store {path} is in use by another program ({_holder(error)}), "
-                    f"and stayed so for {wait_seconds:g} s. If a sync is running, wait for it "
-                    "to finish and try again; otherwise close the program that holds the file "
-                    "(e.g. a `duckdb` shell)."
-                ) from None
-            time.sleep(0.1)
-        except duckdb.Error as error:
+    try:
+        return retrying(
+            lambda: duckdb.connect(str(path)),
+            retry_on=_locked,
+            delays=polling(LOCK_POLL_SECONDS, wait_seconds),
+        )
+    except duckdb.IOException as error:
+        if not _locked(error):
             raise StoreError(damaged_message(path, error)) from None
+        raise StoreError(
+            f"The Kanon store {path} is in use by another program ({_holder(error)}), "
+            f"and stayed so for {wait_seconds:g} s. If a sync is running, wait for it "
+            "to finish and try again; otherwise close the program that holds the file "
+            "(e.g. a `duckdb` shell)."
+        ) from None
+    except duckdb.Error as error:
+        raise StoreError(damaged_message(path, error)) from None
+
+
+def _locked(error: Exception) -> bool:
+    """Whether DuckDB refused the file because another process holds its lock."""
+    return isinstance(error, duckdb.IOException) and "lock" in str(error).lower()
 
 
 def _holder(error: BaseException) -> str:
