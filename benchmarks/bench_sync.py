@@ -3,7 +3,7 @@
 Each step runs in its own process, as a user runs it: `kanon sample --scale N` writes the
 property (for the day before and the day itself), then the first sync, the daily sync and a full
 audit read it; peak memory is the largest of those processes, each step's own printed beside it.
-The table is the one the README's Benchmarks section shows, headed by the machine it ran on.
+The table is the one docs/benchmarks.md shows, headed by the machine it ran on.
 
     python benchmarks/bench_sync.py            # scales 1, 10 and 100
     python benchmarks/bench_sync.py 1 10

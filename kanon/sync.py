@@ -160,8 +160,8 @@ def _sync(
     report_progress = progress or (lambda fraction, message: None)
     window = Window.on(today or connector.today(), settings.retention_months, settings.settle_days)
     pulls = plan(window, store.raw_periods())
-    # The last release is read while the reports are fetched (0.2 s of a scale-100 daily
-    # sync); the connection is held only for the read, never for the fetch.
+    # The last release is read while the reports are fetched (off a daily sync's time:
+    # benchmarks/bench_sync.py); the connection is held only for the read, never for the fetch.
     with ThreadPoolExecutor(max_workers=1) as reader:
         reading = reader.submit(_last_release, store, window)
         fetched = Fetched.of(pulls, _fetch(connector, pulls, report_progress))
@@ -316,7 +316,7 @@ def _publish(
     base, previous, proven = last.info, last.previous, last.proven
     all_labels = _merged(last.labels, labels, ["breakdown", "category"])
     # Cells the last release published are carried forward as they are: their raw figures
-    # are not needed (reading them was 0.4 s of a 3.8 s scale-100 daily sync).
+    # are not needed (reading them slowed every daily sync: benchmarks/bench_sync.py).
     carried = PUBLISHED if protect.carries_forward(previous, settings.k) else None
     with store.connect() as con:
         raw = raw_cells_after_upsert(con, new_raw, window.first_day, unless_released_as=carried)

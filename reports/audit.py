@@ -759,8 +759,8 @@ class Block:
             col_low=self.low,
             col_high=self.high,
             # The rounds' distinct weights already break ties. HiGHS's own cost perturbation
-            # on top made each warm-started re-solve of these degenerate systems walk about
-            # 1,500 pivots (30 ms on a 3,000-cell block); without it a round takes a third.
+            # on top made each warm-started re-solve of these degenerate systems walk far
+            # more pivots; without it a round is several times faster (bench_protect).
             rounds=True,
         )
 
@@ -811,8 +811,8 @@ class Block:
             # LP per cell on the whole block (exact: any cell decided is worth a round) or a
             # small repair LP per cell (suppress mode). A cell a round proves safe costs
             # nothing, where its repair may withhold cells, so rounds go on while they decide
-            # a cell per 1,000 of the block's (one per 5,000 withheld 1% fewer complements on
-            # bench_protect's releases for a sixth more of protect's time). Counted, never
+            # a cell per 1,000 of the block's (one per 5,000 withheld barely fewer complements on
+            # bench_protect's releases for much more of protect's time). Counted, never
             # timed, so the release does not depend on how busy the machine is.
             needed = 1 if exact else max(1.0, self.n * _ROUND_CELLS_PER_VARIABLE)
             stalled = len(open_) - len(still) < needed

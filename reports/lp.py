@@ -93,9 +93,9 @@ class Model:
         if rounds:  # re-solved many times, warm, with costs that break ties (audit.Block)
             self._highs.setOptionValue("dual_simplex_cost_perturbation_multiplier", 0.0)
             # Devex pricing: a warm re-solve's few hundred pivots cost less with its cheaper
-            # iterations than with steepest edge's fewer (the attack's CPU time 6% less).
+            # iterations than with steepest edge's fewer (less CPU for the attack: bench_protect).
             self._highs.setOptionValue("simplex_dual_edge_weight_strategy", 1)
-        # The array form: building a HighsLp attribute by attribute costs 20 times more, and
+        # The array form: building a HighsLp attribute by attribute costs many times more, and
         # a repair passes thousands of small models.
         status = self._highs.passModel(
             n,

@@ -212,8 +212,8 @@ def _frozen_cells(previous: Release | None, k: int, window: Window) -> pd.DataFr
 
 def _as_text(cells: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """The columns as text, as the store reads them (a categorical one, or one that residual
-    rows turned into objects). Through Arrow: decoding a scale-100 release's categories takes
-    0.01 s, where pandas' own conversion took 0.47 s. `cells` has a RangeIndex."""
+    rows turned into objects). Through Arrow: decoding a release's categories this way is far
+    quicker than pandas' own conversion (benchmarks/bench_sync.py). `cells` has a RangeIndex."""
     text = {}
     for column in columns:
         values = pa.array(cells[column])

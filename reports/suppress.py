@@ -287,7 +287,7 @@ def _key(unit: tuple[str, ...]) -> str:
 
 def _shared_text(column: pd.Series) -> np.ndarray:
     """A text column as an object array in which equal values are one Python string: a text
-    column's own `to_numpy` makes a string per row (80 MB more for a scale-100 search)."""
+    column's own `to_numpy` makes a string per row (a large search's peak memory rises)."""
     codes, uniques = pd.factorize(column, use_na_sentinel=False)
     return np.asarray(uniques, dtype=object)[codes]
 
@@ -794,7 +794,7 @@ class _State:
             col_low=low,
             col_high=np.concatenate([up_cap, down_cap]),
             cost=np.concatenate([weight, weight]),
-            presolve=False,  # 2.9 s instead of 6.2 s for a scale-1 first sync's 1,757 moves
+            presolve=False,  # costs more than it saves on a sync's many small repair LPs
         )
         status, x = model.solve()
         if status != lp.OPTIMAL:

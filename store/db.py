@@ -367,8 +367,8 @@ def _record_sources(con: duckdb.DuckDBPyConnection) -> None:
 def cells_frame(
     con: duckdb.DuckDBPyConnection, query: str, params: list | None = None
 ) -> pd.DataFrame:
-    """A query's cells as a frame (periods as dates), through Arrow: five times faster than
-    DuckDB's own conversion on a scale-100 release (0.07 s instead of 0.35 s)."""
+    """A query's cells as a frame (periods as dates), through Arrow: several times faster than
+    DuckDB's own conversion on a large release (benchmarks/bench_sync.py)."""
     return con.sql(query, params=params).to_arrow_table().to_pandas()
 
 
@@ -387,8 +387,8 @@ def raw_cells_after_upsert(
     """The raw cells as they will be once `new` is upserted and the window purged; with
     `unless_released_as`, less the stored cells the current release shows with that status.
 
-    One query instead of concatenating and de-duplicating in pandas: at scale 100 that took
-    over a second of every daily sync."""
+    One query instead of concatenating and de-duplicating in pandas: at large scales that was
+    much of every daily sync (benchmarks/bench_sync.py)."""
     keys = ", ".join(CELL_COLUMNS)
     keep, params = "SELECT * FROM raw_cells WHERE period >= ?", [first_day]
     if unless_released_as is not None:
@@ -425,7 +425,7 @@ def upsert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> N
 def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, verb: str) -> None:
     if frame.empty:
         return
-    con.register("incoming", _arrow(frame))  # half the time of scanning the pandas frame
+    con.register("incoming", _arrow(frame))  # quicker than scanning the pandas frame
     try:
         columns = ", ".join(frame.columns)
         con.execute(f"{verb} INTO {table} ({columns}) SELECT {columns} FROM incoming")
@@ -442,7 +442,7 @@ def replace_release(
     """The new release, its info row and its audit's proofs, in place of the previous ones.
 
     Call it inside `Store.transaction`: a cell held twice is found once the rows are written
-    (half the time of checking the frame before), and the error rolls them back."""
+    (quicker than checking the frame before), and the error rolls them back."""
     _drop_release_key(con)
     con.register("incoming", _arrow(cells))
     try:
@@ -462,8 +462,8 @@ def _write_release_cells(con: duckdb.DuckDBPyConnection, new: str) -> None:
     """Make release_cells hold exactly the rows of the query `new`.
 
     Only the periods whose rows changed are rewritten: a daily sync changes a few dozen of a
-    release's thousands (frozen periods never change), and writing all 476,000 rows of a
-    scale-100 release took 0.3 s, inside the lock the dashboard waits for. Then the whole table
+    release's thousands (frozen periods never change), and writing every row of a large
+    release takes time, inside the lock the dashboard waits for. Then the whole table
     is checked against `new` (its count and the sum of its rows' hashes) and written whole
     should they differ."""
     row_hash = _row_hash(con)
@@ -525,8 +525,8 @@ def _holds_a_key_twice(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def _drop_release_key(con: duckdb.DuckDBPyConnection) -> None:
-    """Stores made before release_cells lost its primary key: keeping its index up to date took
-    a second of every scale-1 sync (and several at scale 100). Rebuilt once, without it."""
+    """Stores made before release_cells lost its primary key: keeping its index up to date slowed
+    every sync, the more the larger the release. Rebuilt once, without it."""
     keyed = con.execute(
         "SELECT count(*) FROM duckdb_constraints() "
         "WHERE table_name = 'release_cells' AND constraint_type = 'PRIMARY KEY'"

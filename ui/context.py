@@ -77,7 +77,7 @@ def _settings_sources() -> tuple:
 
 @functools.lru_cache(maxsize=8)
 def _settings(environment: tuple, path: str | None, version: tuple | None) -> Settings:
-    """Read once per change of the sources: validating them took a quarter of a page's rerun.
+    """Read once per change of the sources: validating them was much of a page's rerun.
     Settings are frozen, so every run may share them."""
     return load_settings()
 
