@@ -33,7 +33,8 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from connectors.catalog import ADDITIVE, BREAKDOWNS, OVERVIEW
 from connectors.sample import SampleConnector
 from reports import relations
-from reports.audit import WIDTH_UNITS, audit, required_width
+from reports.attack import WIDTH_UNITS, required_width
+from reports.audit import audit
 from reports.cells import cells_from_result, request_for
 from reports.grid import Window
 from reports.protect import EVERY_PERIOD, VISITED, Listing, protect

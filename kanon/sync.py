@@ -24,7 +24,7 @@ from access import log as log_entries
 from connectors.base import Connector, ReportRequest, ReportResult
 from connectors.catalog import BREAKDOWNS, Breakdown
 from kanon.settings import Settings
-from reports import audit, protect
+from reports import attack, audit, protect
 from reports.cells import cells_from_result, empty_cells, request_for
 from reports.grid import Window, next_period, period_end
 from reports.status import PUBLISHED
@@ -320,12 +320,12 @@ def _publish(
     carried = PUBLISHED if protect.carries_forward(previous, settings.k) else None
     with store.connect() as con:
         raw = raw_cells_after_upsert(con, new_raw, window.first_day, unless_released_as=carried)
-    release, witnesses = protect.protect_with_witnesses(
+    release, points = protect.protect_with_points(
         raw, settings.k, window, previous=previous, labels=all_labels
     )
     del raw
-    proofs = _audit_or_refuse(release, proven, witnesses)
-    del witnesses
+    proofs = _audit_or_refuse(release, proven, points)
+    del points
     info = {
         "release_id": None,  # given inside the transaction, from the store
         "created_at": now(),
@@ -392,7 +392,7 @@ def _previous_release(
 
 
 def _audit_or_refuse(
-    release: protect.Release, proven: frozenset[str], witnesses: audit.Witnesses | None
+    release: protect.Release, proven: frozenset[str], points: attack.FoundPoints | None
 ) -> frozenset[str]:
     """The attacker's check runs on every release; one that fails it is not published.
 
@@ -404,7 +404,7 @@ def _audit_or_refuse(
         release.cells,
         release.k,
         proven=proven,
-        witnesses=witnesses,
+        points=points,
         listing=protect.listing_of(release.info),
     )
     if not result.ok:

@@ -38,7 +38,9 @@ def strict_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(
-            reports.suppress, "complementary_with_witnesses", lambda cells, k: (cells, None)
+            reports.suppress,
+            "complementary_with_points",
+            lambda cells, k, visited=False: (cells, None),
         )
         passed = SimpleNamespace(ok=True, proofs=frozenset())
         patch.setattr(reports.audit, "audit", lambda cells, k, **options: passed)

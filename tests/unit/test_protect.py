@@ -164,7 +164,7 @@ def _two_weeks(users_by_day: dict[date, dict[str, int]], gap: int = 0) -> pd.Dat
 def test_frozen_withheld_cells_start_from_their_raw_figures(monkeypatch):
     """A later sync fills the blanked figures of frozen cells from the raw store (and residuals
     from their relation) instead of solving an LP over every frozen block."""
-    from reports import audit
+    from reports import attack, audit
 
     monday = date(2026, 11, 2)
     days = {monday + timedelta(days=i): {"Chrome": 300, "Firefox": 40, "Lynx": 3} for i in range(9)}
@@ -175,7 +175,7 @@ def test_frozen_withheld_cells_start_from_their_raw_figures(monkeypatch):
     def no_lp(*args, **kwargs):
         raise AssertionError("frozen cells were filled by an LP")
 
-    monkeypatch.setattr(audit, "feasible_point", no_lp)
+    monkeypatch.setattr(attack, "feasible_point", no_lp)
     later = Window.on(monday + timedelta(days=12), 14, 3)
     second = protect.protect(raw, k=10, window=later, previous=first)
     frozen = second.cells[second.cells["period"] <= first.cells["period"].max()]
@@ -184,7 +184,7 @@ def test_frozen_withheld_cells_start_from_their_raw_figures(monkeypatch):
 
 
 def test_revised_raw_figures_of_frozen_cells_are_not_trusted(monkeypatch):
-    from reports import audit
+    from reports import attack, audit
 
     monday = date(2026, 11, 2)
     days = {monday + timedelta(days=i): {"Chrome": 300, "Firefox": 40, "Lynx": 3} for i in range(9)}
@@ -193,8 +193,8 @@ def test_revised_raw_figures_of_frozen_cells_are_not_trusted(monkeypatch):
     )
     revised = _two_weeks({d: {**b, "Lynx": 7} for d, b in days.items()})  # late hits, totals too
     calls = []
-    real = audit.feasible_point
-    monkeypatch.setattr(audit, "feasible_point", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = attack.feasible_point
+    monkeypatch.setattr(attack, "feasible_point", lambda *a, **k: calls.append(1) or real(*a, **k))
     second = protect.protect(
         revised, k=10, window=Window.on(monday + timedelta(days=12), 14, 3), previous=first
     )

@@ -44,13 +44,13 @@ READER = textwrap.dedent(
 def test_the_store_stays_readable_throughout_a_long_sync(tmp_path, monkeypatch):
     settings = load_settings(home=tmp_path, retention_months=1)  # a small release, quickly
     sync(settings, SampleConnector(scale=0.1, today=DAY))  # a release for the dashboard
-    real_protect = protect.protect_with_witnesses
+    real_protect = protect.protect_with_points
 
     def slow_protect(*args, **kwargs):
         time.sleep(SLOW_SECONDS)
         return real_protect(*args, **kwargs)
 
-    monkeypatch.setattr(protect, "protect_with_witnesses", slow_protect)
+    monkeypatch.setattr(protect, "protect_with_points", slow_protect)
     ready, stop = tmp_path / "ready", tmp_path / "stop"
     reader = subprocess.Popen(
         [sys.executable, "-c", READER, str(settings.store_path), str(ready), str(stop)],

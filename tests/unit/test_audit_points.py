@@ -1,12 +1,14 @@
-"""Protect's feasible points as witnesses: they spare the sync's audit its LPs, and a wrong
-or stale one never changes a verdict, because the audit checks each against the release."""
+"""The feasible points protect found, offered to the audit: they spare the sync's audit its
+LPs, and a wrong or stale one never changes a verdict, because the audit checks each against
+the release."""
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from reports import suppress
-from reports.audit import Problem, Stats, Witnesses, _FigureClaims, audit, exposures, propagate
+from reports.attack import FoundPoints, Problem, Stats, UnitPoints, exposed, propagate
+from reports.audit import audit
 from reports.cells import FIGURES
 from reports.status import SECONDARY
 from tests.attacks.helpers import blank, daily_release, staged
@@ -20,10 +22,10 @@ DAILY = {  # as in test_audit_proofs: small browsers every day, blocks of severa
 }
 
 
-def protected() -> tuple[pd.DataFrame, pd.DataFrame, Witnesses]:
-    truth, witnesses = suppress.complementary_with_witnesses(staged(daily_release(DAILY), K), K)
-    assert witnesses is not None
-    return truth, blank(truth), witnesses
+def protected() -> tuple[pd.DataFrame, pd.DataFrame, FoundPoints]:
+    truth, points = suppress.complementary_with_points(staged(daily_release(DAILY), K), K)
+    assert points is not None
+    return truth, blank(truth), points
 
 
 def leaked(truth: pd.DataFrame, release: pd.DataFrame) -> pd.DataFrame:
@@ -37,40 +39,40 @@ def leaked(truth: pd.DataFrame, release: pd.DataFrame) -> pd.DataFrame:
 
 
 def test_protects_points_prove_its_release_with_fewer_lps():
-    _, release, witnesses = protected()
+    _, release, points = protected()
     full = audit(release, K)
-    witnessed = audit(release, K, witnesses=witnesses)
-    assert full.ok and witnessed.ok
+    checked = audit(release, K, points=points)
+    assert full.ok and checked.ok
     assert full.counts["lps"] > 0
-    assert witnessed.counts["witnessed"] > 0
-    assert witnessed.counts["lps"] < full.counts["lps"]
-    assert witnessed.proofs == full.proofs  # the same blocks are proven safe
+    assert checked.counts["offered"] > 0
+    assert checked.counts["lps"] < full.counts["lps"]
+    assert checked.proofs == full.proofs  # the same blocks are proven safe
 
 
 def test_points_follow_the_rows_when_the_release_is_reordered():
-    _, release, witnesses = protected()
+    _, release, points = protected()
     order = np.random.default_rng(7).permutation(len(release))
     shuffled = release.iloc[order].reset_index(drop=True)
-    result = audit(shuffled, K, witnesses=witnesses.renumbered(order))
-    assert result.ok and result.counts["witnessed"] > 0
+    result = audit(shuffled, K, points=points.renumbered(order))
+    assert result.ok and result.counts["offered"] > 0
     # Claims placed on the wrong rows are checked like any other and prove nothing.
-    misplaced = audit(shuffled, K, witnesses=witnesses)
-    assert misplaced.ok and misplaced.counts["witnessed"] < result.counts["witnessed"]
+    misplaced = audit(shuffled, K, points=points)
+    assert misplaced.ok and misplaced.counts["offered"] < result.counts["offered"]
     assert misplaced.proofs == result.proofs
 
 
 def test_stale_points_do_not_hide_a_leak():
-    truth, release, witnesses = protected()
+    truth, release, points = protected()
     leaky = leaked(truth, release)
     full = audit(leaky, K)
-    witnessed = audit(leaky, K, witnesses=witnesses)
+    checked = audit(leaky, K, points=points)
     assert not full.ok
-    assert witnessed.exposed.equals(full.exposed)
+    assert checked.exposed.equals(full.exposed)
 
 
 def triangle() -> Problem:
     """x0 + x1 = x1 + x2 = x0 + x2 = 20: every cell is 10, yet interval propagation alone
-    leaves each in [0, 20], so only an LP (or a wrong witness) decides it."""
+    leaves each in [0, 20], so only an LP (or a wrong point) decides it."""
     matrix = sp.csr_array(np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 1.0], [1.0, 0.0, 1.0]]))
     twenty = np.full(3, 20.0)
     return Problem("sessions", matrix, twenty, twenty, np.arange(3), np.arange(3))
@@ -79,21 +81,21 @@ def triangle() -> Problem:
 def test_forged_points_claiming_a_wide_interval_are_rejected():
     prob = triangle()
     assert (propagate(prob)[1] - propagate(prob)[0] >= 20).all()
-    honest = exposures(prob, np.arange(3), width=10.0)
+    honest = exposed(prob, np.arange(3), width=10.0)
     assert len(honest) == 3 and np.allclose(honest[["low", "high"]], 10.0)
     # Points that would put each cell anywhere in [0, 20]: none satisfies the relations.
     forged = np.array([[0.0, 20.0], [20.0, 0.0], [0.0, 20.0]])
-    claims = _FigureClaims(prob, base=np.array([10.0, 10.0, 10.0]), chunks=[(np.arange(3), forged)])
+    claims = UnitPoints(prob, base=np.array([10.0, 10.0, 10.0]), chunks=[(np.arange(3), forged)])
     stats = Stats()
-    result = exposures(prob, np.arange(3), width=10.0, claims=claims, stats=stats)
+    result = exposed(prob, np.arange(3), width=10.0, offered=claims, stats=stats)
     assert result.equals(honest)
-    assert stats.witnessed == 0 and stats.lps > 0
+    assert stats.offered == 0 and stats.lps > 0
 
 
 def test_a_feasible_point_is_used_and_proves_without_an_lp():
     prob = triangle()
     prob.low = np.zeros(3)  # now x0 + x1, x1 + x2, x0 + x2 in [0, 20]: 0 and 10 are feasible
-    claims = _FigureClaims(prob, base=np.zeros(3), chunks=[(np.arange(3), np.full((3, 1), 10.0))])
+    claims = UnitPoints(prob, base=np.zeros(3), chunks=[(np.arange(3), np.full((3, 1), 10.0))])
     stats = Stats()
-    assert exposures(prob, np.arange(3), width=10.0, claims=claims, stats=stats).empty
-    assert stats.witnessed == 1 and stats.lps == 0
+    assert exposed(prob, np.arange(3), width=10.0, offered=claims, stats=stats).empty
+    assert stats.offered == 1 and stats.lps == 0
