@@ -1,7 +1,7 @@
 """Kanon's dashboard: settings, who is asking, then the pages that person's roles allow.
 
 The page script of `streamlit run app.py` (app.py starts the server and warms it up). Every
-page checks the role again itself (see `ui.page`).
+page checks the role again itself (see `kanon.ui.page`).
 """
 
 from pathlib import Path
@@ -9,11 +9,11 @@ from pathlib import Path
 import streamlit as st
 
 from kanon.private import make_private
-from ui import components, context, navigation, signin
+from kanon.ui import components, context, navigation, signin
 
 # A file served by Kanon itself: a `:material/...` favicon would make every visitor's browser
 # fetch it from Google's font servers.
-ICON = Path(__file__).parent / "ui" / "assets" / "kanon-icon.png"
+ICON = Path(__file__).parent / "kanon" / "ui" / "assets" / "kanon-icon.png"
 
 st.set_page_config(
     page_title="Kanon",

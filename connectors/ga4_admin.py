@@ -1,7 +1,7 @@
 """The one Admin API read the GA4 connector needs: the property's reporting time zone.
 
 Everything else the Admin API offers Kanon (the property against the privacy policy, user
-deletion) lives in `policy/`.
+deletion) lives in `kanon/policy/`.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from access.accounts import Accounts
-from access.roles import (
+from kanon.access.accounts import Accounts
+from kanon.access.roles import (
     ANALYST,
     DOWNLOAD,
     MANAGER,
@@ -16,9 +16,9 @@ from access.roles import (
     developer_identity,
     may,
 )
+from kanon.ui import components, format
+from kanon.ui.navigation import allowed
 from tests.app import support
-from ui import components, format
-from ui.navigation import allowed
 
 
 def test_a_bad_setting_stops_start_up_naming_it(dev, monkeypatch):

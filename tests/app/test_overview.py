@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 from streamlit.proto.Metric_pb2 import Metric as MetricProto
 
-from access import log
-from access.roles import DEVELOPER_EMAIL
+from kanon.access import log
+from kanon.access.roles import DEVELOPER_EMAIL
+from kanon.ui import components, downloads, format
 from reports import charts, export, views
 from tests.app import support
-from ui import components, downloads, format
 
 
 def test_overview_shows_kpis_with_changes_and_the_snapped_range(dev):
@@ -170,7 +170,7 @@ def test_manager_downloads_exactly_what_the_page_shows(as_identity, home):
 
     release = support.release_of(home)
     selection = support.default_selection(release)
-    from ui.context import load_settings
+    from kanon.ui.context import load_settings
 
     settings = load_settings()
     build = downloads.csv_builder(settings, support.MANAGER_ID, release, "overview", selection)
@@ -196,7 +196,7 @@ def test_manager_downloads_exactly_what_the_page_shows(as_identity, home):
 def test_the_download_itself_refuses_an_analyst(as_identity, home):
     release = support.release_of(home)
     selection = support.default_selection(release)
-    from ui.context import load_settings
+    from kanon.ui.context import load_settings
 
     build = downloads.csv_builder(
         load_settings(), support.ANALYST_ID, release, "overview", selection

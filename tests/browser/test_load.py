@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from access.accounts import Accounts
-from access.roles import ANALYST
+from kanon.access.accounts import Accounts
+from kanon.access.roles import ANALYST
+from kanon.ui import components, format
 from reports import views
 from tests.app.support import published_home, release_of
 from tests.browser.support import BASE_PATH_PROBE, CHROMIUM, CHROMIUM_ARGS, IDLE, dashboard
-from ui import components, format
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(600)]
 

@@ -1,0 +1,86 @@
+"""The start of every page: check the role, load the release, pick the range, log the view.
+
+Each page calls `start` (or `guard`) itself, so the role is checked on the server by the page
+that shows the figures, not only by the navigation that lists it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from connectors.catalog import GRAINS
+from kanon.access import log
+from kanon.access.roles import VIEW, Identity, may
+from kanon.settings import Settings
+from kanon.ui import components, context, data
+from reports.grid import Selection
+from reports.protect import Release
+
+
+@dataclass(frozen=True)
+class PageView:
+    """What a page shows: who is looking, at which release, over which range."""
+
+    settings: Settings
+    identity: Identity
+    release: Release
+    selection: Selection
+
+    @property
+    def query(self) -> data.Query:
+        chosen = self.selection
+        return data.Query(
+            str(self.settings.store_path),
+            data.release_id(self.release),
+            chosen.grain,
+            chosen.first_day,
+            chosen.last_day,
+        )
+
+
+def guard(title: str, action: str) -> tuple[Settings, Identity]:
+    """The page title, then stop unless the identity may perform `action`."""
+    settings = context.settings_or_stop()
+    identity = context.identity(settings)
+    st.title(title)
+    if not may(identity, action):
+        if identity.roles:
+            components.denied(action)
+        else:
+            components.signed_out(identity, title=False)
+        st.stop()
+    return settings, identity
+
+
+def start(
+    title: str, report: str, *, action: str = VIEW, grains: tuple[str, ...] = GRAINS
+) -> PageView:
+    """Everything a report page needs before its first figure, or a stop with a message."""
+    settings, identity = guard(title, action)
+    release = data.current_release(settings)
+    if release is None:
+        components.no_release()
+        st.stop()
+    selection = components.range_picker(settings, release, grains)
+    components.range_caption(selection)
+    if not selection.periods:
+        st.info("Pick a range that covers at least one whole published period.")
+        st.stop()
+    log_once(settings, identity, report, selection)
+    return PageView(settings, identity, release, selection)
+
+
+def log_once(
+    settings: Settings, identity: Identity, report: str, selection: Selection | None = None
+) -> None:
+    """One access-log entry per page and range a person looks at, not one per rerun."""
+    first = selection.first_day if selection else None
+    last = selection.last_day if selection else None
+    grain = selection.grain if selection else None
+    entry = (report, grain, first, last)
+    if st.session_state.get("_kanon_last_view") == entry:
+        return
+    log.record(settings.access_log_path, identity.email, "view", report, first, last, grain)
+    st.session_state["_kanon_last_view"] = entry
