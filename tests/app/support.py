@@ -139,7 +139,7 @@ def open_page(page: str | None = None) -> AppTest:
 def open_page_alone(page: str) -> AppTest:
     """Run one page script without dashboard.py: the page must check the role by itself."""
     return AppTest.from_file(
-        str(ROOT / "ui" / "pages" / f"{page}.py"), default_timeout=TIMEOUT
+        str(ROOT / "kanon" / "ui" / "pages" / f"{page}.py"), default_timeout=TIMEOUT
     ).run()
 
 
