@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from kanon.private import make_private
-from kanon.ui import components, context, navigation, signin
+from kanon.ui import components, context, navigation, signin_page
 
 # A file served by Kanon itself: a `:material/...` favicon would make every visitor's browser
 # fetch it from Google's font servers.
@@ -26,7 +26,8 @@ settings = context.settings_or_stop()
 make_private(settings.home)  # umask 077, lax modes under KANON_HOME fixed (once per process)
 providers = context.providers_or_stop(settings)
 identity = context.identity(settings)
-signin.go_on()  # a sign-in or sign-out just made here: Kanon's server sets or clears the cookie
+# a sign-in or sign-out just made here: Kanon's server sets or clears the cookie
+signin_page.go_on()
 if identity.developer:
     components.developer_banner()
 refused = context.told()  # a download refused at its click since the last run
@@ -37,18 +38,18 @@ sections = navigation.pages_for(identity)
 if not sections:
     accounts = context.gate(settings).accounts
     if identity.email:
-        signin.no_access_page(settings, identity)
+        signin_page.no_access_page(settings, identity)
     elif accounts.is_empty():  # a fresh install: nothing is open until the first admin exists
-        signin.setup_page(settings)
+        signin_page.setup_page(settings)
     else:
-        signin.sign_in_page(settings, providers)
+        signin_page.sign_in_page(settings, providers)
         if not accounts.has_admin():
             with st.expander("No admin yet: set up the first admin"):
-                signin.setup_form(settings)
+                signin_page.setup_form(settings)
     st.stop()
 
 current = st.navigation(sections)
 components.identity_caption(identity)
-signin.sign_out_button(settings, identity)
+signin_page.sign_out_button(settings, identity)
 components.stale_banner(settings)
 current.run()

@@ -29,7 +29,7 @@ def measure(scale: float) -> dict[str, float | str]:
     from kanon.settings import load_settings
     from kanon.sources import summary_facts
     from kanon.store import releases
-    from kanon.store.db import Store
+    from kanon.store.duckdb_store import Store
     from kanon.sync import sync
     from reports import export, workbook
 

@@ -45,7 +45,7 @@ def step(name: str, scale: float, home: Path) -> dict:
     from connectors.sample import SampleConnector, write_sample
     from kanon.settings import load_settings
     from kanon.store import releases
-    from kanon.store.db import Store
+    from kanon.store.duckdb_store import Store
     from kanon.sync import sync
     from reports import audit
 

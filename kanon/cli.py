@@ -17,7 +17,7 @@ from kanon.access.accounts import AccountError
 from kanon.private import make_private
 from kanon.settings import Settings, SettingsError, load_settings
 from kanon.sources import bigquery_export_folder, make_connector, sample_folder
-from kanon.store.db import Store, StoreError
+from kanon.store.duckdb_store import Store, StoreError
 from kanon.sync import SyncError
 from reports.protect import ReleaseError, listing_of
 

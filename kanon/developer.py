@@ -14,7 +14,7 @@ from pathlib import Path
 
 from kanon.access.accounts import Accounts
 from kanon.settings import Settings
-from kanon.store.db import SAMPLE, Store, StoreError
+from kanon.store.duckdb_store import SAMPLE, Store, StoreError
 
 TURN_IT_OFF = (
     "Turn developer mode off (unset KANON_DEVELOPER_MODE, or developer_mode = false in "

@@ -6,7 +6,7 @@ from datetime import date
 
 from kanon.access import log
 from kanon.settings import Settings
-from kanon.store.db import Store, purge_before
+from kanon.store.duckdb_store import Store, purge_before
 from reports.grid import Window
 
 

@@ -24,7 +24,7 @@ from connectors.base import Connector, ReportRequest, ReportResult
 from connectors.catalog import BREAKDOWNS, Breakdown
 from kanon.access import log as log_entries
 from kanon.settings import Settings
-from kanon.store.db import (
+from kanon.store.duckdb_store import (
     SAMPLE,
     SUCCEEDED,
     SourceRefused,

@@ -25,7 +25,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from kanon.access import db, setup
+from kanon.access import accounts_file, setup
 from kanon.access.roles import ADMIN, ROLES, RoleError
 
 LOCAL, OIDC = "local", "oidc"
@@ -123,7 +123,7 @@ class Accounts:
     # --- reading -------------------------------------------------------------------------
 
     def get(self, name: str) -> Account | None:
-        with db.connect(self.path) as con:
+        with accounts_file.connect(self.path) as con:
             row = con.execute(
                 "SELECT name, kind, roles, disabled FROM accounts WHERE name = ?",
                 (normalise(name),),
@@ -131,21 +131,21 @@ class Accounts:
         return account_from_row(row) if row else None
 
     def all(self) -> list[Account]:
-        with db.connect(self.path) as con:
+        with accounts_file.connect(self.path) as con:
             rows = con.execute("SELECT name, kind, roles, disabled FROM accounts ORDER BY name")
             return [account_from_row(row) for row in rows.fetchall()]
 
     def is_empty(self) -> bool:
-        with db.connect(self.path) as con:
+        with accounts_file.connect(self.path) as con:
             return con.execute("SELECT 1 FROM accounts LIMIT 1").fetchone() is None
 
     def has_admin(self) -> bool:
-        with db.connect(self.path) as con:
+        with accounts_file.connect(self.path) as con:
             return _active_admins(con) > 0
 
     def verify_password(self, name: str, password: str) -> Account | None:
         """The local account if `password` is its password, else None (in the same time)."""
-        with db.connect(self.path) as con:
+        with accounts_file.connect(self.path) as con:
             row = con.execute(
                 "SELECT name, kind, roles, disabled, password_hash FROM accounts "
                 "WHERE name = ? AND kind = ?",
@@ -183,7 +183,7 @@ class Accounts:
         return self._insert(name, LOCAL, frozenset({ADMIN}), _hash(password), first_admin=True)
 
     def remove(self, name: str) -> Account:
-        with db.connect(self.path) as con:
+        with accounts_file.connect(self.path) as con:
             account = _existing(con, name)
             _keep_an_admin(con, account, "removed")
             con.execute("DELETE FROM accounts WHERE name = ?", (account.name,))
@@ -191,7 +191,7 @@ class Accounts:
 
     def set_roles(self, name: str, roles: Iterable[str]) -> Account:
         chosen = check_roles(roles)
-        with db.connect(self.path) as con:
+        with accounts_file.connect(self.path) as con:
             account = _existing(con, name)
             if ADMIN not in chosen:
                 _keep_an_admin(con, account, "left without the admin role")
@@ -204,7 +204,7 @@ class Accounts:
         return changed
 
     def set_disabled(self, name: str, disabled: bool) -> Account:
-        with db.connect(self.path) as con:
+        with accounts_file.connect(self.path) as con:
             account = _existing(con, name)
             if disabled:
                 _keep_an_admin(con, account, "disabled")
@@ -224,14 +224,14 @@ class Accounts:
             raise AccountError(f"{account.name} signs in through OpenID Connect: no password.")
         self._refuse_weak(account.name, password)
         self._store_hash(account.name, password)
-        with db.connect(self.path) as con:
+        with accounts_file.connect(self.path) as con:
             _end_sessions(con, account.name)
         return account
 
     # --- helpers -------------------------------------------------------------------------
 
     def _existing(self, name: str) -> Account:
-        with db.connect(self.path) as con:
+        with accounts_file.connect(self.path) as con:
             return _existing(con, name)
 
     def _admin_exists_if(self, account: Account) -> None:
@@ -248,7 +248,7 @@ class Accounts:
         first_admin: bool = False,
     ) -> Account:
         now = time.time()
-        with db.connect(self.path) as con:  # BEGIN IMMEDIATE: nobody writes in between
+        with accounts_file.connect(self.path) as con:  # BEGIN IMMEDIATE: nobody writes in between
             if first_admin and _active_admins(con):
                 raise AccountError("An admin exists already: sign in instead.")
             if con.execute("SELECT 1 FROM accounts WHERE name = ?", (name,)).fetchone():
@@ -270,7 +270,7 @@ class Accounts:
             raise AccountError(problem)
 
     def _store_hash(self, name: str, password: str) -> None:
-        with db.connect(self.path) as con:
+        with accounts_file.connect(self.path) as con:
             con.execute(
                 "UPDATE accounts SET password_hash = ?, changed_at = ? WHERE name = ?",
                 (_hash(password), time.time(), name),

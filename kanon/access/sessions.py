@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from kanon.access import db
+from kanon.access import accounts_file
 from kanon.access.accounts import Account, account_from_row
 
 TOUCH_EVERY = 15.0  # seconds: how stale last_seen may get before it is written again
@@ -270,10 +270,10 @@ def _end(con: sqlite3.Connection, key: str, reason: str, at: float) -> None:
 
 
 class _Connection:
-    """`db.connect` plus this module's own tables."""
+    """`accounts_file.connect` plus this module's own tables."""
 
     def __init__(self, path: Path) -> None:
-        self._inner = db.connect(path)
+        self._inner = accounts_file.connect(path)
 
     def __enter__(self) -> sqlite3.Connection:
         con = self._inner.__enter__()

@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from kanon.access import db
+from kanon.access import accounts_file
 from kanon.access.accounts import could_be_name, normalise
 
 WINDOW = 15 * 60  # seconds
@@ -105,7 +105,7 @@ class Throttle:
         at = time.time() if now is None else now
         account, limit = _keys(name, address)[0]
         address_entry = address_key(address)
-        with db.connect(self.path) as con:  # BEGIN IMMEDIATE
+        with accounts_file.connect(self.path) as con:  # BEGIN IMMEDIATE
             _forget_old(con, at)
             count, last = _count(con, account, at)
             wait = _wait(count, last, limit, at)
@@ -132,14 +132,14 @@ class Throttle:
 
     def succeeded(self, name: str, reservation: Reservation | None = None) -> None:
         """A right password: take back this attempt's failures and clear the name's."""
-        with db.connect(self.path) as con:
+        with accounts_file.connect(self.path) as con:
             rows = reservation.rows if reservation else ()
             con.executemany("DELETE FROM failures WHERE rowid = ?", [(row,) for row in rows])
             con.execute("DELETE FROM failures WHERE key = ?", (account_key(name),))
 
     def release(self, reservation: Reservation) -> None:
         """Take back a reserved attempt that turned out not to be a guess."""
-        with db.connect(self.path) as con:
+        with accounts_file.connect(self.path) as con:
             con.executemany(
                 "DELETE FROM failures WHERE rowid = ?", [(row,) for row in reservation.rows]
             )
@@ -151,7 +151,7 @@ class Throttle:
         make it wait; an address's failures slow its attempts down (`delay`)."""
         at = time.time() if now is None else now
         key = account_key(name)
-        with db.connect(self.path) as con:
+        with accounts_file.connect(self.path) as con:
             _forget_old(con, at)
             count, last = _count(con, key, at)
         return _wait(count, last, ACCOUNT_LIMIT, at)
@@ -162,14 +162,14 @@ class Throttle:
         key = address_key(address)
         if key is None:
             return 0.0
-        with db.connect(self.path) as con:
+        with accounts_file.connect(self.path) as con:
             count, _ = _count(con, key, at)
         return ADDRESS_DELAY if count >= ADDRESS_LIMIT else 0.0
 
     def failed(self, name: str, address: str | None, now: float | None = None) -> None:
         """Record a failure that was not reserved (a set-up code tried, say)."""
         at = time.time() if now is None else now
-        with db.connect(self.path) as con:
+        with accounts_file.connect(self.path) as con:
             con.executemany(
                 "INSERT INTO failures VALUES (?, ?)", [(key, at) for key, _ in _keys(name, address)]
             )

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from kanon.store.db import Store
+from kanon.store.duckdb_store import Store
 from reports.protect import Release, load
 
 

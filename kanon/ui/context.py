@@ -25,6 +25,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from kanon.access import log, oidc
 from kanon.access.accounts import OIDC
+from kanon.access.gate import Gate
 from kanon.access.roles import ANONYMOUS, DEVELOPER_EMAIL, Identity, developer_identity
 from kanon.access.sessions import (
     DISABLED,
@@ -35,7 +36,6 @@ from kanon.access.sessions import (
     Sessions,
     oidc_key,
 )
-from kanon.access.signin import Gate
 from kanon.developer import refusal as developer_mode_refusal
 from kanon.settings import Settings, SettingsError, load_settings, settings_file
 from kanon.ui.server import CLIENT_HEADER, COOKIE

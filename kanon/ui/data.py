@@ -17,7 +17,7 @@ import streamlit as st
 
 from kanon.settings import Settings
 from kanon.store import releases
-from kanon.store.db import StoreError
+from kanon.store.duckdb_store import StoreError
 from reports import protect, views
 from reports.grid import Selection
 from reports.protect import Release

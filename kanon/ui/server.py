@@ -2,10 +2,10 @@
 client's address, and safe response headers.
 
 - `/auth/session?ticket=...` swaps a one-time ticket (made by the page that just signed someone
-  in, see `kanon.ui.signin.signed_in`) for the HttpOnly cookie holding only the session's new random
-  token, then goes back to the page that was opened. `/auth/signout` clears that cookie once
-  its session is over (the page closes the session first; a link from elsewhere cannot sign
-  anyone out).
+  in, see `kanon.ui.signin_page.signed_in`) for the HttpOnly cookie holding only the session's
+  new random token, then goes back to the page that was opened. `/auth/signout` clears that
+  cookie once its session is over (the page closes the session first; a link from elsewhere
+  cannot sign anyone out).
 - `ClientAddress` works out who is asking for every request and WebSocket: the TCP peer, or,
   only when the peer is one of `trusted_proxies`, the rightmost address in X-Forwarded-For that
   is not a trusted proxy. It hands the result to the page as a header of its own

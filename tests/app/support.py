@@ -25,7 +25,7 @@ from streamlit.testing.v1 import AppTest
 from connectors.catalog import BREAKDOWNS
 from kanon.access.roles import ADMIN, ANALYST, MANAGER, Identity
 from kanon.store import releases
-from kanon.store.db import Store
+from kanon.store.duckdb_store import Store
 from kanon.ui import format
 from kanon.ui.components import CATEGORY_TITLES
 from reports import charts, views

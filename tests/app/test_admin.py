@@ -12,7 +12,7 @@ import pytest
 from connectors.base import ConnectorError
 from kanon.access import log
 from kanon.access.roles import developer_identity
-from kanon.store.db import Store
+from kanon.store.duckdb_store import Store
 from kanon.sync import SyncReport
 from tests.app import support
 
@@ -73,7 +73,7 @@ def test_a_failed_sync_says_why_and_keeps_the_release(monkeypatch, own_home):
         def run_many(self, requests):
             raise ConnectorError("The sample property could not be read: disk on fire.")
 
-    monkeypatch.setattr("kanon.ui.admin.make_connector", lambda settings, source: Broken())
+    monkeypatch.setattr("kanon.ui.admin_panels.make_connector", lambda settings, source: Broken())
     at = support.open_page("admin")
     at.button(key="sync_now").click().run()
     assert not at.exception
@@ -98,9 +98,9 @@ def test_a_sync_reports_progress_then_its_outcome(monkeypatch, own_home):
         assert settings.home == own_home and connector == "connector for sample"
         return SyncReport(7, "sample", 10, 1234, 0, 0, 0, 1.5, {"k": 10, "cells": 99})
 
-    monkeypatch.setattr("kanon.ui.admin.sync", fake_sync)
+    monkeypatch.setattr("kanon.ui.admin_panels.sync", fake_sync)
     monkeypatch.setattr(
-        "kanon.ui.admin.make_connector", lambda s, source: f"connector for {source}"
+        "kanon.ui.admin_panels.make_connector", lambda s, source: f"connector for {source}"
     )
     at = support.open_page("admin")
     at.button(key="sync_now").click().run()

@@ -20,7 +20,7 @@ from connectors.ga4 import GA4Connector, QuotaExhausted
 from connectors.sample import SampleConnector
 from kanon.settings import Settings
 from kanon.sources import summary_facts
-from kanon.store.db import Store
+from kanon.store.duckdb_store import Store
 from kanon.sync import SyncReport, sync
 from tests.emulator.ga4_emulator import GA4Emulator
 from tests.ga4.conftest import FAST, TODAY

@@ -9,9 +9,9 @@ import pytest
 
 from kanon.access import log, oidc, setup
 from kanon.access.accounts import AccountError, password_problem
+from kanon.access.gate import WRONG, Gate
 from kanon.access.roles import ADMIN, ANALYST, MANAGER, RoleError
 from kanon.access.sessions import Sessions
-from kanon.access.signin import WRONG, Gate
 from kanon.access.throttle import (
     ACCOUNT_LIMIT,
     ADDRESS_DELAY,

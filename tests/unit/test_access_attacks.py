@@ -12,10 +12,10 @@ from datetime import date
 import pytest
 
 from kanon.access import accounts as accounts_module
-from kanon.access import log, setup, signin
+from kanon.access import log, setup
 from kanon.access.accounts import AccountError, could_be_name, loggable_name
+from kanon.access.gate import WRONG, Gate
 from kanon.access.roles import ADMIN, ANALYST
-from kanon.access.signin import WRONG, Gate
 from kanon.access.throttle import ACCOUNT_LIMIT, ADDRESS_LIMIT, Throttle, address_key
 from kanon.private import make_private
 
@@ -45,7 +45,7 @@ def verifications(monkeypatch) -> list[str]:
 def pauses(monkeypatch) -> list[float]:
     """The delays an address's failures impose, recorded instead of slept."""
     slept: list[float] = []
-    monkeypatch.setattr(signin, "pause", slept.append)
+    monkeypatch.setattr("kanon.access.gate.pause", slept.append)
     return slept
 
 

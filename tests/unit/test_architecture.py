@@ -16,7 +16,7 @@ CODE = [
     "reports",
     "kanon",
 ]
-RAW_READERS = {"kanon/store/db.py", "kanon/sync.py"}
+RAW_READERS = {"kanon/store/duckdb_store.py", "kanon/sync.py"}
 
 
 def python_files():

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from kanon.store import releases
-from kanon.store.db import Store, replace_release
+from kanon.store.duckdb_store import Store, replace_release
 from reports import protect
 from reports.cells import COLUMNS, FIGURES, SITE_TOTAL
 from reports.grid import Window

@@ -11,7 +11,7 @@ import duckdb
 from connectors.sample import SampleConnector
 from kanon.settings import load_settings
 from kanon.store import releases
-from kanon.store.db import Store
+from kanon.store.duckdb_store import Store
 from kanon.sync import sync
 from reports import protect as protection
 from reports.audit import audit

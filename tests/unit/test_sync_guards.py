@@ -19,7 +19,7 @@ import pytest
 from connectors.sample import SampleConnector
 from kanon import developer
 from kanon.settings import load_settings
-from kanon.store.db import Store, SyncRunning
+from kanon.store.duckdb_store import Store, SyncRunning
 from kanon.sync import SyncError, sync
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -293,7 +293,7 @@ def test_a_crashed_sync_leaves_no_lock_and_its_row_is_finished_as_failed(sample_
     home = copy_of(sample_home)
     crash = (
         "import os, sys\n"
-        "from kanon.store.db import Store, now\n"
+        "from kanon.store.duckdb_store import Store, now\n"
         "store = Store(sys.argv[1])\n"
         "with store.sync_lock():\n"
         "    store.begin_sync('sample', now())\n"

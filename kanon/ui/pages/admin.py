@@ -8,7 +8,7 @@ import streamlit as st
 
 from kanon.access.roles import ADMINISTER
 from kanon.sources import SOURCES
-from kanon.ui import admin, components, data, page, people
+from kanon.ui import admin_panels, components, data, page, people
 
 HISTORY_COLUMNS = {
     "sync_id": st.column_config.NumberColumn("Sync"),
@@ -30,14 +30,14 @@ DEVELOPER_SOURCES = ("sample",)
 settings, identity = page.guard("Admin", ADMINISTER)
 developer = settings.developer_mode or identity.developer
 page.log_once(settings, identity, "admin")
-admin.sync_outcome()
+admin_panels.sync_outcome()
 
 st.subheader("Published release")
 info = data.release_info(str(settings.store_path))
 if info is None:
     components.no_release()
 else:
-    admin.release_cards(info)
+    admin_panels.release_cards(info)
 
 st.subheader("Sync")
 last = components.last_successful_sync(settings)
@@ -53,7 +53,7 @@ source = picker.selectbox(
 if developer:
     st.caption("Developer mode syncs the sample property only.")
 if st.button("Sync now", type="primary", icon=":material/sync:", key="sync_now"):
-    admin.run_sync(settings, identity, source if source in offered else offered[0])
+    admin_panels.run_sync(settings, identity, source if source in offered else offered[0])
 
 if developer:
     st.info(
@@ -74,10 +74,10 @@ st.subheader("GA4 property")
 if settings.ga4_property is None:
     st.caption("No GA4 property is configured (setting `ga4_property` / KANON_GA4_PROPERTY).")
 elif st.button("Check property settings", icon=":material/fact_check:", key="check_property"):
-    admin.check_property(settings)
+    admin_panels.check_property(settings)
 
 st.subheader("Data-subject requests")
-admin.dsr_log(settings, identity)
+admin_panels.dsr_log(settings, identity)
 
 st.subheader("Sync history")
 history = data.syncs(str(settings.store_path))
@@ -85,7 +85,7 @@ if history.empty:
     st.caption("No sync has run yet.")
 else:
     st.dataframe(history, hide_index=True, key="sync-history", column_config=HISTORY_COLUMNS)
-    for line in admin.bigquery_usage(history):
+    for line in admin_panels.bigquery_usage(history):
         st.caption(line)
 
 st.subheader("Accounts")
