@@ -38,7 +38,7 @@ from kanon.access.sessions import (
 )
 from kanon.developer import refusal as developer_mode_refusal
 from kanon.settings import Settings, SettingsError, load_settings, settings_file
-from kanon.ui.server import CLIENT_HEADER, COOKIE
+from kanon.ui.handoff import CLIENT_HEADER, COOKIE
 
 TOKEN = "_kanon_session"  # a token just signed in here, until the browser has the cookie
 NOTICE = "_kanon_notice"  # a message for the next sign-in page, e.g. after an idle timeout

@@ -27,11 +27,10 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kanon.settings import Settings, SettingsError
+from kanon.ui.handoff import CLIENT_HEADER, COOKIE
 
 log = logging.getLogger("kanon.server")
 
-COOKIE = "kanon_session"  # the HttpOnly cookie holding only the session's random token
-CLIENT_HEADER = "X-Kanon-Client-Address"  # written here for the page, never the browser's
 
 SECURITY_HEADERS = (
     (b"x-frame-options", b"DENY"),
