@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from kanon.private import make_private
-from kanon.ui import components, context, navigation, signin_page
+from kanon.ui import context, messages, navigation, signin_page
 
 # A file served by Kanon itself: a `:material/...` favicon would make every visitor's browser
 # fetch it from Google's font servers.
@@ -29,7 +29,7 @@ identity = context.identity(settings)
 # a sign-in or sign-out just made here: Kanon's server sets or clears the cookie
 signin_page.go_on()
 if identity.developer:
-    components.developer_banner()
+    messages.developer_banner()
 refused = context.told()  # a download refused at its click since the last run
 if refused:
     st.error(refused, icon=":material/block:")
@@ -49,7 +49,7 @@ if not sections:
     st.stop()
 
 current = st.navigation(sections)
-components.identity_caption(identity)
+messages.identity_caption(identity)
 signin_page.sign_out_button(settings, identity)
-components.stale_banner(settings)
+messages.stale_banner(settings)
 current.run()

@@ -13,7 +13,7 @@ from kanon.settings import Settings
 from kanon.sources import make_connector
 from kanon.sync import sync
 from kanon.ui import data, format
-from kanon.ui.components import denied
+from kanon.ui.messages import denied
 
 
 def release_cards(info: dict) -> None:

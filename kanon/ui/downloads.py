@@ -15,7 +15,6 @@ the access log, and a message on the page.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import streamlit as st
 
@@ -24,12 +23,10 @@ from kanon.access.roles import DOWNLOAD, Identity, may
 from kanon.settings import Settings
 from kanon.sources import summary_facts
 from kanon.ui import context
+from kanon.ui.page_view import PageView
 from reports import export, workbook
 from reports.grid import Selection
 from reports.protect import Release
-
-if TYPE_CHECKING:
-    from kanon.ui.page import PageView
 
 XLSX = "xlsx"
 # choice -> (menu text, button text, MIME type, file extension)

@@ -4,7 +4,7 @@ Building a Plotly figure (validating every trace) costs more than drawing it: `b
 measured a breakdown page at several times its floor while it rebuilt its figures on every
 rerun. They are cached with `st.cache_resource`, which hands every caller the same object
 instead of a copy, so nothing may change a figure after it is built (`st.plotly_chart` only
-reads it; `components.shown_table` caches tables the same way). Keys are the same small values as
+reads it; `sections.shown_table` caches tables the same way). Keys are the same small values as
 `kanon.ui.data`'s, so a new release never shows an old figure.
 """
 

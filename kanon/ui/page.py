@@ -6,38 +6,15 @@ that shows the figures, not only by the navigation that lists it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import streamlit as st
 
 from connectors.catalog import GRAINS
 from kanon.access import log
 from kanon.access.roles import VIEW, Identity, may
 from kanon.settings import Settings
-from kanon.ui import components, context, data
+from kanon.ui import context, data, messages, pickers
+from kanon.ui.page_view import PageView
 from reports.grid import Selection
-from reports.protect import Release
-
-
-@dataclass(frozen=True)
-class PageView:
-    """What a page shows: who is looking, at which release, over which range."""
-
-    settings: Settings
-    identity: Identity
-    release: Release
-    selection: Selection
-
-    @property
-    def query(self) -> data.Query:
-        chosen = self.selection
-        return data.Query(
-            str(self.settings.store_path),
-            data.release_id(self.release),
-            chosen.grain,
-            chosen.first_day,
-            chosen.last_day,
-        )
 
 
 def guard(title: str, action: str) -> tuple[Settings, Identity]:
@@ -47,9 +24,9 @@ def guard(title: str, action: str) -> tuple[Settings, Identity]:
     st.title(title)
     if not may(identity, action):
         if identity.roles:
-            components.denied(action)
+            messages.denied(action)
         else:
-            components.signed_out(identity, title=False)
+            messages.signed_out(identity, title=False)
         st.stop()
     return settings, identity
 
@@ -61,10 +38,10 @@ def start(
     settings, identity = guard(title, action)
     release = data.current_release(settings)
     if release is None:
-        components.no_release()
+        messages.no_release()
         st.stop()
-    selection = components.range_picker(settings, release, grains)
-    components.range_caption(selection)
+    selection = pickers.range_picker(settings, release, grains)
+    pickers.range_caption(selection)
     if not selection.periods:
         st.info("Pick a range that covers at least one whole published period.")
         st.stop()

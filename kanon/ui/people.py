@@ -24,7 +24,7 @@ from kanon.access.accounts import (
 from kanon.access.roles import ADMINISTER, ROLES, Identity, RoleError, may
 from kanon.settings import Settings
 from kanon.ui import context, downloads, format
-from kanon.ui.components import denied
+from kanon.ui.messages import denied
 from reports import export
 
 KIND_LABELS = {LOCAL: "local (password)", OIDC: "OpenID Connect (email)"}

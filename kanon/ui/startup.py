@@ -16,7 +16,16 @@ log = logging.getLogger(__name__)
 def warm_up() -> None:
     """Import what a first run imports and load the last release into its cache."""
     try:
-        from kanon.ui import components, data, figures, navigation, signin_page  # noqa: F401
+        from kanon.ui import (  # noqa: F401
+            data,
+            figures,
+            messages,
+            navigation,
+            page,
+            pickers,
+            sections,
+            signin_page,
+        )
         from kanon.ui.context import current_settings
 
         data.current_release(current_settings())

@@ -27,7 +27,7 @@ from kanon.access.roles import ADMIN, ANALYST, MANAGER, Identity
 from kanon.store import releases
 from kanon.store.duckdb_store import Store
 from kanon.ui import format
-from kanon.ui.components import CATEGORY_TITLES
+from kanon.ui.sections import CATEGORY_TITLES
 from reports import charts, views
 from reports.grid import Selection
 from reports.protect import Release

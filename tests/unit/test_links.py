@@ -2,8 +2,8 @@
 
 from datetime import date
 
-from kanon.ui.components import PRESETS
 from kanon.ui.links import Link, parse, query, slug
+from kanon.ui.pickers import PRESETS
 
 PRESET_NAMES = list(PRESETS)
 

@@ -8,7 +8,7 @@ import streamlit as st
 
 from kanon.access.roles import ADMINISTER
 from kanon.sources import SOURCES
-from kanon.ui import admin_panels, components, data, page, people
+from kanon.ui import admin_panels, data, messages, page, people
 
 HISTORY_COLUMNS = {
     "sync_id": st.column_config.NumberColumn("Sync"),
@@ -35,12 +35,12 @@ admin_panels.sync_outcome()
 st.subheader("Published release")
 info = data.release_info(str(settings.store_path))
 if info is None:
-    components.no_release()
+    messages.no_release()
 else:
     admin_panels.release_cards(info)
 
 st.subheader("Sync")
-last = components.last_successful_sync(settings)
+last = messages.last_successful_sync(settings)
 st.caption(f"Last successful sync: {last:%Y-%m-%d %H:%M}." if last else "No successful sync yet.")
 picker, _ = st.columns([1, 2])
 offered = DEVELOPER_SOURCES if developer else SOURCES

@@ -1,6 +1,6 @@
 """Countries: where visits come from, by GA4's country."""
 
-from kanon.ui import components, page
+from kanon.ui import page, sections
 
 view = page.start("Countries", "countries")
-components.breakdown_section(view, "countries")
+sections.breakdown_section(view, "countries")

@@ -2,13 +2,13 @@
 
 import streamlit as st
 
-from kanon.ui import components, data, downloads, figures, page
+from kanon.ui import data, downloads, figures, page, sections
 from reports.views import HEADLINE_FIGURES, LABELS
 
 TREND_METRICS = list(HEADLINE_FIGURES)
 
 view = page.start("Overview", "overview")
-components.kpi_cards(data.kpis(view.query), view.selection.grain, view.release.k)
+sections.kpi_cards(data.kpis(view.query), view.selection.grain, view.release.k)
 
 metric = st.segmented_control(
     "Trend",
@@ -19,6 +19,6 @@ metric = st.segmented_control(
     key="overview_metric",
     persist_state="session",
 )
-components.plot(figures.site_trend(view.query, metric or "users"), key="trend-overview")
+sections.plot(figures.site_trend(view.query, metric or "users"), key="trend-overview")
 st.caption("The dashed line is the previous run of periods, aligned period by period.")
 downloads.download_button(view, "overview")

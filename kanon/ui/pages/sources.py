@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-from kanon.ui import components, page
+from kanon.ui import page, sections
 
 view = page.start("Sources", "sources")
 by_source, by_channel = st.tabs(["Source / medium", "Channels"])
 with by_source:
-    components.breakdown_section(view, "sources")
+    sections.breakdown_section(view, "sources")
 with by_channel:
-    components.breakdown_section(view, "channels")
+    sections.breakdown_section(view, "channels")

@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from kanon.ui import components, page
+from kanon.ui import page, sections
 
 view = page.start("Technology", "technology")
 tabs = st.tabs(["Browsers", "Devices", "Operating systems"])
 for tab, name in zip(tabs, ["browsers", "devices", "operating_systems"], strict=True):
     with tab:
-        components.breakdown_section(view, name)
+        sections.breakdown_section(view, name)

@@ -1,6 +1,6 @@
 """Pages: the most viewed pages with their titles (published by week and month only)."""
 
-from kanon.ui import components, page
+from kanon.ui import page, sections
 
 view = page.start("Pages", "pages", grains=("week", "month"))
-components.breakdown_section(view, "pages")
+sections.breakdown_section(view, "pages")

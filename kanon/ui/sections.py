@@ -1,4 +1,5 @@
-"""Pieces the pages share: banners, the range picker, KPI cards, breakdown sections, downloads.
+"""The figures a page draws: KPI cards, breakdown sections (chart, trend, table, what is
+withheld, the download) and the engagement section.
 
 Everything data-derived is written as plain text through Streamlit's escaping widgets
 (never `unsafe_allow_html`), and charts label categories with `charts.display_label`, so a
@@ -7,37 +8,17 @@ category called `<script>alert(1)</script>` or `=HYPERLINK(...)` stays inert tex
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from connectors.catalog import BREAKDOWNS, GRAINS
-from kanon.access.roles import ADMINISTER, DOWNLOAD, READ_PRIVACY, VIEW, Identity, describe
-from kanon.settings import Settings
-from kanon.ui import data, downloads, figures, format, links
-from reports.grid import Selection
-from reports.protect import Release
+from connectors.catalog import BREAKDOWNS
+from kanon.ui import data, downloads, figures, format
+from kanon.ui.page_view import PageView
 from reports.views import HEADLINE_FIGURES, LABELS, Kpi
 
-if TYPE_CHECKING:
-    from kanon.ui.page import PageView
-
-DEVELOPER_BANNER = (
-    "Developer mode — sign-in is off; everyone here is an admin. Never use it with real data."
-)
-PRESETS: dict[str, int | None] = {
-    "Last 7 days": 7,
-    "Last 28 days": 28,
-    "Last 90 days": 90,
-    "Last 12 months": 365,
-    "Custom": None,
-}
-DEFAULT_PRESET = "Last 28 days"
-LINK_WRITTEN = "_kanon_link_written"  # the query string the range picker last wrote
-SELECTION = "_kanon_selection"  # range and grain, carried from page to page
 CATEGORY_TITLES = {
     "pages": "Page",
     "sources": "Source / medium",
@@ -66,200 +47,7 @@ ENGAGEMENT_FIGURES = (
     "engagement_rate",
     "bounce_rate",
 )
-ACTION_WORDS = {
-    VIEW: "the dashboard",
-    DOWNLOAD: "downloads",
-    ADMINISTER: "settings and sync",
-    READ_PRIVACY: "the privacy page",
-}
 CHART_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
-
-
-# --- banners and messages -----------------------------------------------------------------
-
-
-def developer_banner() -> None:
-    st.warning(DEVELOPER_BANNER, icon=":material/construction:")
-
-
-def signed_out(identity: Identity, title: bool = True) -> None:
-    """No role, no numbers: say who is signed in, or that signing in comes first."""
-    if title:
-        st.title("Kanon")
-    if identity.email:
-        st.warning(
-            f"Signed in as {format.plain(identity.email)}, but no role on Kanon's allow-list "
-            "grants you access. Ask an admin.",
-            icon=":material/lock:",
-        )
-    else:
-        st.info(
-            "Sign in to see Kanon's statistics: open Kanon's start page. For offline work on "
-            "the sample data only, developer mode (`KANON_DEVELOPER_MODE=1`) turns sign-in off.",
-            icon=":material/lock:",
-        )
-
-
-def denied(action: str) -> None:
-    st.error(
-        f"Your role does not give access to {ACTION_WORDS.get(action, action)}. "
-        "Ask an admin if you need it.",
-        icon=":material/block:",
-    )
-
-
-def no_release() -> None:
-    st.info(
-        "No statistics have been published yet. An admin can publish the sample property with "
-        "`kanon sync --source sample` (or the Sync button on the Admin page).",
-        icon=":material/hourglass_empty:",
-    )
-
-
-def identity_caption(identity: Identity) -> None:
-    st.sidebar.caption(f"Signed in: {format.plain(describe(identity))}")
-
-
-def stale_banner(settings: Settings) -> None:
-    """Warn on every page when the last successful sync is older than `stale_after_hours`."""
-    last = last_successful_sync(settings)
-    if last is None:
-        return
-    age = datetime.now() - last
-    if age > timedelta(hours=settings.stale_after_hours):
-        hours = int(age.total_seconds() // 3600)
-        st.warning(
-            f"The statistics may be out of date: the last successful sync was "
-            f"{last:%Y-%m-%d %H:%M} ({hours} hours ago). An admin can sync on the Admin page.",
-            icon=":material/schedule:",
-        )
-
-
-def last_successful_sync(settings: Settings) -> datetime | None:
-    return data.last_successful_sync(str(settings.store_path))
-
-
-# --- the range ----------------------------------------------------------------------------
-
-
-def last_settled(release: Release) -> date:
-    """The newest day GA4 no longer revises: where every range ends."""
-    value = release.info.get("last_settled")
-    if value is not None and not pd.isna(value):
-        return pd.Timestamp(value).date()
-    return max(release.periods("day"))
-
-
-def range_picker(
-    settings: Settings, release: Release, grains: tuple[str, ...] = GRAINS
-) -> Selection:
-    """Sidebar: preset or custom range and the grain, snapped to whole published periods."""
-    store, rid = str(settings.store_path), data.release_id(release)
-    last = last_settled(release)
-    link = _followed_link()
-    remembered = st.session_state.get(SELECTION, {})
-    sidebar = st.sidebar
-    sidebar.subheader("Range")
-    preset = sidebar.selectbox(
-        "Range",
-        list(PRESETS),
-        index=list(PRESETS).index(link.preset or remembered.get("preset", DEFAULT_PRESET)),
-        key="range_preset",
-        persist_state="session",
-        label_visibility="collapsed",
-    )
-    first, chosen_last = _preset_range(preset, last)
-    if preset == "Custom":
-        wanted = (link.first, link.last) if link.first else remembered.get("custom")
-        first, chosen_last = _custom_range(release, last, wanted)
-    grain = _grain_picker(grains, link.grain or remembered.get("grain"))
-    sidebar.caption(f"Data up to {format.day(last)}, the last settled day.")
-    # The selection follows the person from page to page (pages keep their own grain).
-    kept_grain = grain if grains == GRAINS else remembered.get("grain")
-    st.session_state[SELECTION] = {"preset": preset, "grain": kept_grain}
-    if preset == "Custom":
-        st.session_state[SELECTION]["custom"] = (first, chosen_last)
-    address = links.query(preset, first, chosen_last, grain)
-    st.query_params.from_dict(address)  # the address can be bookmarked or shared as it is
-    st.session_state[LINK_WRITTEN] = address
-    return data.selection(store, rid, grain, first, chosen_last)
-
-
-def _followed_link() -> links.Link:
-    """The range and grain of an address someone opened (a bookmark, a shared link).
-
-    Only a query string other than the one this page last wrote is a new link. It sets the
-    pickers' starting values, so it counts when a browser session opens (a reload starts a
-    new one), which is when a link is opened.
-    """
-    asked = st.query_params.to_dict()
-    if not asked or asked == st.session_state.get(LINK_WRITTEN):
-        return links.Link()
-    link = links.parse(asked, list(PRESETS))
-    if link.problems:
-        st.warning(
-            "This link asks for something Kanon cannot show: "
-            f"{format.plain('; '.join(link.problems))}. Showing the default selection instead.",
-            icon=":material/link_off:",
-        )
-    return link
-
-
-def _preset_range(preset: str, last: date) -> tuple[date, date]:
-    days = PRESETS.get(preset) or PRESETS[DEFAULT_PRESET]
-    if preset == "Last 12 months":
-        first = (pd.Timestamp(last) - pd.DateOffset(months=12) + pd.Timedelta(days=1)).date()
-        return first, last
-    return last - timedelta(days=days - 1), last
-
-
-def _custom_range(
-    release: Release, last: date, wanted: tuple[date, date] | None
-) -> tuple[date, date]:
-    """Dates limited to the release's periods (inside the retention window, up to settled)."""
-    earliest = min(release.periods("day") or [last])
-    default = (max(earliest, last - timedelta(days=27)), last)
-    if wanted and max(wanted[0], earliest) <= min(wanted[1], last):
-        default = (max(wanted[0], earliest), min(wanted[1], last))
-    picked = st.sidebar.date_input(
-        "From – to",
-        value=default,
-        min_value=earliest,
-        max_value=last,
-        key="range_custom",
-        persist_state="session",
-        format="YYYY-MM-DD",
-    )
-    picked = tuple(picked) if isinstance(picked, tuple | list) else (picked,)
-    if not picked or picked[0] is None:
-        return default
-    return picked[0], picked[-1]  # while picking, only the first date is set
-
-
-def _grain_picker(grains: tuple[str, ...], chosen: str | None = None) -> str:
-    # Pages publish weeks and months only: their switch has its own key, starting at the
-    # grain chosen elsewhere when it is allowed here.
-    key = "grain" if grains == GRAINS else "grain_" + "_".join(grains)
-    grain = st.sidebar.radio(
-        "Grain",
-        grains,
-        index=grains.index(chosen) if chosen in grains else 0,
-        format_func=str.capitalize,
-        key=key,
-        horizontal=True,
-        persist_state="session",
-    )
-    if grains != GRAINS:
-        st.sidebar.caption("This report is published by week and month only.")
-    return grain or grains[0]
-
-
-def range_caption(selection: Selection) -> None:
-    st.markdown(f"**{format.showing(selection)}**")
-    st.caption(format.compared_with(selection))
-
-
-# --- figures ------------------------------------------------------------------------------
 
 
 def kpi_cards(cards: list[Kpi], grain: str, k: int) -> None:
