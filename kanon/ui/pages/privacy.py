@@ -5,7 +5,7 @@ import streamlit as st
 
 from connectors.catalog import BREAKDOWNS
 from kanon.access.roles import READ_PRIVACY
-from kanon.ui import data, page, policy
+from kanon.ui import data, page, privacy_panels
 
 
 @st.cache_resource(ttl=data.VIEW_TTL, max_entries=128, show_spinner=False)
@@ -101,4 +101,4 @@ st.caption(
     "estimated the figures from a sample of events."
 )
 
-policy.promises(view.settings)
+privacy_panels.promises(view.settings)

@@ -1,4 +1,4 @@
-"""The Privacy page's "What the policy promises, and what Kanon checked" section."""
+"""The Privacy page's pieces: its "What the policy promises, and what Kanon checked" section."""
 
 from __future__ import annotations
 
