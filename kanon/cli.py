@@ -10,16 +10,16 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-from access.accounts import AccountError
 from connectors.base import ConnectorError
 from connectors.catalog import BREAKDOWNS, GRAINS, CatalogError
 from kanon import users_cli
+from kanon.access.accounts import AccountError
 from kanon.private import make_private
 from kanon.settings import Settings, SettingsError, load_settings
 from kanon.sources import bigquery_export_folder, make_connector, sample_folder
+from kanon.store.duckdb_store import Store, StoreError
 from kanon.sync import SyncError
 from reports.protect import ReleaseError, listing_of
-from store.db import Store, StoreError
 
 # Failures that carry a message for the user; anything else is a bug and keeps its traceback.
 EXPECTED_ERRORS = (
@@ -218,9 +218,9 @@ def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_check_property(settings: Settings, args: argparse.Namespace) -> int:
     from connectors.ga4_auth import load_credentials
+    from kanon.policy.config import PolicyError
+    from kanon.policy.property_check import EXIT_NOT_RUN, check_property, save_report
     from kanon.policy_setup import last_check_path, property_config
-    from policy.config import PolicyError
-    from policy.property_check import EXIT_NOT_RUN, check_property, save_report
 
     try:
         report = check_property(property_config(settings), load_credentials())
@@ -233,9 +233,9 @@ def cmd_check_property(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_dsr(settings: Settings, args: argparse.Namespace) -> int:
+    from kanon.policy import dsr, google
+    from kanon.policy.config import PolicyError
     from kanon.policy_setup import dsr_config
-    from policy import dsr, google
-    from policy.config import PolicyError
 
     kind, value = next(
         (kind, getattr(args, kind)) for kind in dsr.KINDS if getattr(args, kind) is not None
@@ -259,7 +259,7 @@ def cmd_dsr(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_dsr_log(settings: Settings, args: argparse.Namespace) -> int:
-    from policy import request_log
+    from kanon.policy import request_log
 
     entries = request_log.read(settings.policy_folder, settings.dsr_log_retention_days)
     if args.json:
@@ -330,7 +330,7 @@ def _umask() -> int:
 
 
 def _release(settings: Settings):
-    from reports.protect import current
+    from kanon.store.releases import current
 
     release = current(Store(settings.store_path))
     if release is None:

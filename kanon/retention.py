@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from access import log
+from kanon.access import log
 from kanon.settings import Settings
+from kanon.store.duckdb_store import Store, purge_before
 from reports.grid import Window
-from store.db import Store, purge_before
 
 
 def purge(settings: Settings, today: date | None = None) -> list[str]:

@@ -20,7 +20,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from policy.config import CHECKS, HOTJAR_API_URL
+from kanon.policy.config import CHECKS, HOTJAR_API_URL
 
 RETENTION_MONTHS = 14  # the privacy policy's promise; a setting may shorten it, never extend it
 

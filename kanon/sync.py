@@ -20,15 +20,11 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from access import log as log_entries
 from connectors.base import Connector, ReportRequest, ReportResult
 from connectors.catalog import BREAKDOWNS, Breakdown
+from kanon.access import log as log_entries
 from kanon.settings import Settings
-from reports import attack, audit, protect
-from reports.cells import cells_from_result, empty_cells, request_for
-from reports.grid import Window, next_period, period_end
-from reports.status import PUBLISHED
-from store.db import (
+from kanon.store.duckdb_store import (
     SAMPLE,
     SUCCEEDED,
     SourceRefused,
@@ -46,6 +42,10 @@ from store.db import (
     sources,
     upsert,
 )
+from reports import attack, audit, protect
+from reports.cells import cells_from_result, empty_cells, request_for
+from reports.grid import Window, next_period, period_end
+from reports.status import PUBLISHED
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import TYPE_CHECKING, Final, Literal
 
 import numpy as np
@@ -34,7 +33,6 @@ from reports.status import (
     SECONDARY,
     WITHHELD,
 )
-from store.db import Store
 
 if TYPE_CHECKING:  # the audit needs SciPy and HiGHS: the dashboard imports this module
     from reports.attack import FoundPoints
@@ -295,29 +293,3 @@ def _check_invariants(cells: pd.DataFrame, k: int) -> None:
         raise ReleaseError("A withheld cell carries a figure; refusing to show this release.")
     if (cells.loc[~withheld, "users"] < k).any():
         raise ReleaseError(f"A published cell has fewer than k={k} users; refusing to show it.")
-
-
-def current(store: Store) -> Release | None:
-    """The release last published to the store, or None before the first sync."""
-    if store.release_info() is None:
-        return None
-    cells, info = store.read_release()
-    return load(cells, info, store.read_labels(), store.read_release_flags())
-
-
-# --- readers for the dashboard: it names a store by its path and never opens it itself ------
-
-
-def current_at(store_path: str | Path) -> Release | None:
-    """The release last published to the store at `store_path`, or None before the first."""
-    return current(Store(Path(store_path)))
-
-
-def release_info_at(store_path: str | Path) -> dict | None:
-    """The last release's id, date and counts (no figures), or None before the first."""
-    return Store(Path(store_path)).release_info()
-
-
-def sync_history_at(store_path: str | Path, limit: int = 20) -> pd.DataFrame:
-    """The latest syncs' outcomes (when, from where, how it ended), newest first."""
-    return Store(Path(store_path)).syncs(limit)

@@ -1,7 +1,7 @@
 """Fixtures for the AppTest pages: one synced sample release per test session.
 
 Every test runs the real app against a temporary KANON_HOME; roles are changed by replacing
-`ui.context.identity`, the one function that says who is asking.
+`kanon.ui.context.identity`, the one function that says who is asking.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from access.roles import Identity
+from kanon.access.roles import Identity
 from tests.app.support import handle_for, publish, published_home
 
 
@@ -95,9 +95,9 @@ def as_identity(
     existed = accounts.exists()
 
     def become(identity: Identity) -> None:
-        monkeypatch.setattr("ui.context.identity", lambda settings: identity)
+        monkeypatch.setattr("kanon.ui.context.identity", lambda settings: identity)
         handle = handle_for(home, identity)
-        monkeypatch.setattr("ui.context.session_handle", lambda: handle)
+        monkeypatch.setattr("kanon.ui.context.session_handle", lambda: handle)
 
     yield become
     if not existed:  # the shared home stays a fresh install for the tests that expect one

@@ -3,11 +3,12 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
+from kanon.store import releases
+from kanon.store.duckdb_store import Store, replace_release
 from reports import protect
 from reports.cells import COLUMNS, FIGURES, SITE_TOTAL
 from reports.grid import Window
 from reports.status import GA4_OTHER, PRIMARY, PUBLISHED, WITHHELD
-from store.db import Store, replace_release
 
 TODAY = date(2026, 11, 29)
 WINDOW = Window.on(TODAY, retention_months=14, settle_days=3)
@@ -214,7 +215,7 @@ def test_a_built_release_reads_like_a_stored_one(tmp_path):
     store = Store(tmp_path / "kanon.duckdb")
     with store.transaction() as con:
         replace_release(con, built.cells, {"release_id": 1, "k": 10})
-    stored = protect.current(store)
+    stored = releases.current(store)
     for column in ("breakdown", "grain", "category"):
         assert built.cells[column].dtype == stored.cells[column].dtype, column
     pd.testing.assert_frame_equal(built.cells, stored.cells, check_dtype=False)

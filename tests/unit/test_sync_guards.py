@@ -19,8 +19,8 @@ import pytest
 from connectors.sample import SampleConnector
 from kanon import developer
 from kanon.settings import load_settings
+from kanon.store.duckdb_store import Store, SyncRunning
 from kanon.sync import SyncError, sync
-from store.db import Store, SyncRunning
 
 ROOT = Path(__file__).resolve().parents[2]
 DAY = date(2025, 6, 1)
@@ -161,8 +161,8 @@ def test_developer_mode_refuses_a_home_whose_raw_periods_or_releases_are_real(ga
 
 
 def test_developer_mode_refuses_a_home_with_accounts(sample_home, copy_of):
-    from access.accounts import Accounts
-    from access.roles import ADMIN
+    from kanon.access.accounts import Accounts
+    from kanon.access.roles import ADMIN
 
     home = copy_of(sample_home)
     assert developer.refusal(_settings(home)) is None
@@ -205,7 +205,7 @@ def test_the_admin_page_in_developer_mode_changes_nothing_real(sample_home, copy
     monkeypatch.setenv("KANON_SOURCE", "ga4")
     monkeypatch.chdir(home.parent)
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60).run()
-    at.switch_page("ui/pages/admin.py").run()
+    at.switch_page("kanon/ui/pages/admin.py").run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.selectbox(key="sync_source").options == ["sample"]
     assert not at.get("form") and not at.get("expander")  # no account forms
@@ -293,7 +293,7 @@ def test_a_crashed_sync_leaves_no_lock_and_its_row_is_finished_as_failed(sample_
     home = copy_of(sample_home)
     crash = (
         "import os, sys\n"
-        "from store.db import Store, now\n"
+        "from kanon.store.duckdb_store import Store, now\n"
         "store = Store(sys.argv[1])\n"
         "with store.sync_lock():\n"
         "    store.begin_sync('sample', now())\n"
