@@ -6,6 +6,7 @@ Every test runs the real app against a temporary KANON_HOME; roles are changed b
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -93,6 +94,7 @@ def as_identity(
 
     accounts = home / "accounts.sqlite"
     existed = accounts.exists()
+    before = _account_names(accounts)
 
     def become(identity: Identity) -> None:
         monkeypatch.setattr("kanon.ui.context.identity", lambda settings: identity)
@@ -100,5 +102,21 @@ def as_identity(
         monkeypatch.setattr("kanon.ui.context.session_handle", lambda: handle)
 
     yield become
-    if not existed:  # the shared home stays a fresh install for the tests that expect one
+    # The shared home stays as it was: a fresh install for the tests that expect one, and no
+    # account for developer mode to refuse.
+    if not existed:
         accounts.unlink(missing_ok=True)
+    else:
+        with sqlite3.connect(accounts) as con:
+            added = _account_names(accounts) - before
+            con.executemany("DELETE FROM accounts WHERE name = ?", [(n,) for n in added])
+
+
+def _account_names(path: Path) -> set[str]:
+    if not path.exists():
+        return set()
+    with sqlite3.connect(path) as con:
+        try:
+            return {row[0] for row in con.execute("SELECT name FROM accounts")}
+        except sqlite3.OperationalError:  # the file exists, its tables not yet
+            return set()
