@@ -699,8 +699,10 @@ class Block:
             col_high=self.high,
             # The rounds' distinct weights already break ties. HiGHS's own cost perturbation
             # on top made each warm-started re-solve of these degenerate systems walk far
-            # more pivots; without it a round is several times faster (bench_protect).
-            rounds=True,
+            # more pivots; without it a round is several times faster (bench_protect). A
+            # linked pair's system (with its engaged <= sessions rows) solves faster with
+            # HiGHS's defaults.
+            rounds=not (prob.relations < 0).any(),
         )
 
     def fix(self, var: int, value: float) -> None:
