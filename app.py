@@ -1,6 +1,6 @@
 """Kanon's dashboard server: `streamlit run app.py` serves `dashboard.py`.
 
-What Kanon adds to Streamlit's own server (`ui.server`): the routes that set and clear the
+What Kanon adds to Streamlit's own server (`kanon.ui.server`): the routes that set and clear the
 sign-in cookie (`/auth/session`, `/auth/signout`), middleware that works out the client's
 address (`trusted_proxies`) and puts safe headers on every response, and safe defaults that
 hold whatever folder the server is started from (`.streamlit/config.toml` is read only from
@@ -9,7 +9,7 @@ error's details.
 
 Start-up work: while the first visitor's browser loads Streamlit's scripts (about two
 seconds), a background thread imports the dashboard's modules and loads the last release
-(`ui.startup`), so the first page is drawn from warm caches instead of paying for both one
+(`kanon.ui.startup`), so the first page is drawn from warm caches instead of paying for both one
 after the other.
 """
 
@@ -20,7 +20,7 @@ from contextlib import asynccontextmanager
 import streamlit as st
 from streamlit import config
 
-from ui import server, startup
+from kanon.ui import server, startup
 
 # Safe defaults in code too: a value given on the command line, in the environment or in a
 # config file still wins for the address; error details stay off whatever was given.

@@ -1,7 +1,7 @@
 """Kanon's dashboard: settings, who is asking, then the pages that person's roles allow.
 
 The page script of `streamlit run app.py` (app.py starts the server and warms it up). Every
-page checks the role again itself (see `ui.page`).
+page checks the role again itself (see `kanon.ui.page`).
 """
 
 from pathlib import Path
@@ -9,11 +9,11 @@ from pathlib import Path
 import streamlit as st
 
 from kanon.private import make_private
-from ui import components, context, navigation, signin
+from kanon.ui import context, messages, navigation, signin_page
 
 # A file served by Kanon itself: a `:material/...` favicon would make every visitor's browser
 # fetch it from Google's font servers.
-ICON = Path(__file__).parent / "ui" / "assets" / "kanon-icon.png"
+ICON = Path(__file__).parent / "kanon" / "ui" / "assets" / "kanon-icon.png"
 
 st.set_page_config(
     page_title="Kanon",
@@ -26,9 +26,10 @@ settings = context.settings_or_stop()
 make_private(settings.home)  # umask 077, lax modes under KANON_HOME fixed (once per process)
 providers = context.providers_or_stop(settings)
 identity = context.identity(settings)
-signin.go_on()  # a sign-in or sign-out just made here: Kanon's server sets or clears the cookie
+# a sign-in or sign-out just made here: Kanon's server sets or clears the cookie
+signin_page.go_on()
 if identity.developer:
-    components.developer_banner()
+    messages.developer_banner()
 refused = context.told()  # a download refused at its click since the last run
 if refused:
     st.error(refused, icon=":material/block:")
@@ -37,18 +38,18 @@ sections = navigation.pages_for(identity)
 if not sections:
     accounts = context.gate(settings).accounts
     if identity.email:
-        signin.no_access_page(settings, identity)
+        signin_page.no_access_page(settings, identity)
     elif accounts.is_empty():  # a fresh install: nothing is open until the first admin exists
-        signin.setup_page(settings)
+        signin_page.setup_page(settings)
     else:
-        signin.sign_in_page(settings, providers)
+        signin_page.sign_in_page(settings, providers)
         if not accounts.has_admin():
             with st.expander("No admin yet: set up the first admin"):
-                signin.setup_form(settings)
+                signin_page.setup_form(settings)
     st.stop()
 
 current = st.navigation(sections)
-components.identity_caption(identity)
-signin.sign_out_button(settings, identity)
-components.stale_banner(settings)
+messages.identity_caption(identity)
+signin_page.sign_out_button(settings, identity)
+messages.stale_banner(settings)
 current.run()

@@ -156,7 +156,7 @@ def apptest_figures(home: Path, listener: Listener, repeats: int, floor_data: Pa
     real, captured = {}, {}
     for name, script in PAGES.items():
         at = AppTest.from_file(str(SCRIPT), default_timeout=600).run()
-        at.switch_page(f"ui/pages/{script}").run()  # the first run fills the caches
+        at.switch_page(f"kanon/ui/pages/{script}").run()  # the first run fills the caches
         assert not at.exception, [e.value for e in at.exception]
         real[name], captured[name] = at, capture(at)
     floor_data.write_bytes(pickle.dumps(captured))

@@ -32,8 +32,9 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from connectors.catalog import ADDITIVE, BREAKDOWNS, OVERVIEW
 from connectors.sample import SampleConnector
-from reports import relations
-from reports.audit import WIDTH_UNITS, audit, required_width
+from reports import attack, relations
+from reports.attack import WIDTH_UNITS, required_width
+from reports.audit import audit
 from reports.cells import cells_from_result, request_for
 from reports.grid import Window
 from reports.protect import EVERY_PERIOD, VISITED, Listing, protect
@@ -276,8 +277,10 @@ def bench_reference(
     PRIVACY.md do (their table has one figure), to compare like with like.
     """
     if only_sessions:
+        # Their table has one figure: no other figure to protect, none linked to sessions.
         units = {f: (1.0 if f == "sessions" else 0.0) for f in ADDITIVE}
-        with patch.dict(WIDTH_UNITS, units):
+        alone = tuple((figure,) for figure in ADDITIVE)
+        with patch.dict(WIDTH_UNITS, units), patch.object(attack, "UNITS", alone):
             return bench_reference(listing=listing)
     first = date(2024, 9, 2)  # a Monday
     last = first + timedelta(days=69)

@@ -28,9 +28,10 @@ def measure(scale: float) -> dict[str, float | str]:
     from connectors.sample import SampleConnector
     from kanon.settings import load_settings
     from kanon.sources import summary_facts
+    from kanon.store import releases
+    from kanon.store.duckdb_store import Store
     from kanon.sync import sync
-    from reports import export, protect, workbook
-    from store.db import Store
+    from reports import export, workbook
 
     figures: dict[str, float | str] = {"scale": scale}
     today = date.today()
@@ -38,7 +39,7 @@ def measure(scale: float) -> dict[str, float | str]:
         home = Path(folder)
         settings = load_settings(home=home)
         sync(settings, SampleConnector(scale=scale, today=today))
-        release = protect.current(Store(settings.store_path))
+        release = releases.current(Store(settings.store_path))
         first, last = today - timedelta(days=365), today
         facts = summary_facts(settings, release.info)
 

@@ -3,7 +3,7 @@
 Each step runs in its own process, as a user runs it: `kanon sample --scale N` writes the
 property (for the day before and the day itself), then the first sync, the daily sync and a full
 audit read it; peak memory is the largest of those processes, each step's own printed beside it.
-The table is the one the README's Benchmarks section shows, headed by the machine it ran on.
+The table is the one docs/benchmarks.md shows, headed by the machine it ran on.
 
     python benchmarks/bench_sync.py            # scales 1, 10 and 100
     python benchmarks/bench_sync.py 1 10
@@ -44,9 +44,10 @@ def step(name: str, scale: float, home: Path) -> dict:
     sys.path.insert(0, str(ROOT))
     from connectors.sample import SampleConnector, write_sample
     from kanon.settings import load_settings
+    from kanon.store import releases
+    from kanon.store.duckdb_store import Store
     from kanon.sync import sync
-    from reports import audit, protect
-    from store.db import Store
+    from reports import audit
 
     settings = load_settings(home=home)
     started = time.perf_counter()
@@ -59,7 +60,7 @@ def step(name: str, scale: float, home: Path) -> dict:
         report = sync(settings, SampleConnector(data_dir=folder))
         figures["cells"] = report.release["cells"]
     elif name == "audit":  # `kanon audit --full`
-        release = protect.current(Store(settings.store_path))
+        release = releases.current(Store(settings.store_path))
         result = audit.audit(release.cells, release.k)  # no earlier proof reused
         figures["exposed"] = result.counts["exposed"]
         figures.update(_withheld(settings.store_path))

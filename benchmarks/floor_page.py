@@ -3,7 +3,7 @@
 Everything the page drew (navigation, sidebar pickers, cards, charts as ready Plotly figures,
 tables, tabs, columns, widgets) is captured beforehand and drawn again here as it was, so what
 is left is Streamlit's own cost of showing that page. The navigation has the app's sections,
-titles and addresses (`ui.navigation.PAGES`: plain data, no store or release is opened).
+titles and addresses (`kanon.ui.navigation.PAGES`: plain data, no store or release is opened).
 
 Run by the benchmark (`streamlit run benchmarks/floor_page.py`, or AppTest) with
 `KANON_BENCH_FLOOR` naming the pickle of captured pages and `?page=NAME` choosing a page.
@@ -21,7 +21,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from ui.navigation import PAGES  # noqa: E402
+from kanon.ui.navigation import PAGES  # noqa: E402
 
 CHART_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 

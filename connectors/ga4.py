@@ -53,6 +53,7 @@ from google.protobuf.json_format import ParseError
 from connectors.base import ConnectorError, ReportRequest, ReportResult, Usage
 from connectors.catalog import DIMENSIONS, METRICS
 from connectors.ga4_auth import load_credentials, prefer_self_signed_jwt, service_account_email
+from connectors.ga4_client import DEFAULT_TIMEOUT, client_options
 from connectors.retry import backoff, retrying
 
 logger = logging.getLogger(__name__)
@@ -62,7 +63,6 @@ MAX_BATCH = 5  # GA4's largest batchRunReports
 # GA4 types this TYPE_SECONDS, yet it is a sum of whole seconds: keep it an integer, as the
 # sample connector does, so both sources give identical frames.
 WHOLE_NUMBER_METRICS = frozenset({"userEngagementDuration"})
-DEFAULT_TIMEOUT = 60.0
 
 # What may succeed if asked again: rate limits, server hiccups, network trouble, cut-off bodies.
 TRANSIENT_API_ERRORS = (
@@ -182,7 +182,7 @@ class GA4Connector:
         self.last_quota: dict[str, int] = {}
         self._time_zone: str | None = None
         self._time_zone_looked_up = False
-        options = {"api_endpoint": endpoint} if endpoint else None
+        options = client_options(endpoint)
         self._client = BetaAnalyticsDataClient(
             transport="rest", credentials=self.credentials, client_options=options
         )

@@ -1,7 +1,7 @@
 """The one Admin API read the GA4 connector needs: the property's reporting time zone.
 
 Everything else the Admin API offers Kanon (the property against the privacy policy, user
-deletion) lives in `policy/`.
+deletion) lives in `kanon/policy/`.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from google.analytics import admin_v1beta
 from google.auth import credentials as ga_credentials
 
-from connectors.ga4 import DEFAULT_TIMEOUT
+from connectors.ga4_client import DEFAULT_TIMEOUT, client_options
 
 
 def property_time_zone(
@@ -19,7 +19,7 @@ def property_time_zone(
     timeout: float = DEFAULT_TIMEOUT,
 ) -> str | None:
     """The property's reporting time zone (Admin API `properties.get`)."""
-    options = {"api_endpoint": endpoint} if endpoint else None
+    options = client_options(endpoint)
     client = admin_v1beta.AnalyticsAdminServiceClient(
         transport="rest", credentials=credentials, client_options=options
     )

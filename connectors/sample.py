@@ -131,8 +131,8 @@ def _facts_sql(dimensions: tuple[str, ...], metrics: tuple[str, ...]) -> str:
         pages = """(SELECT sid, pageTitle, SUM(views) AS views, SUM(engagement) AS engagement
             FROM pageviews WHERE sid BETWEEN $lo AND $hi GROUP BY sid, pageTitle)"""
     if set(dimensions) <= set(PAGE_DIMENSIONS) and not set(metrics) & SESSION_METRICS:
-        # Nothing asked of the session: skip joining every page view to it (a page titles
-        # report over 14 months at scale 100: 13 s to 0.9 s). The session's own columns
+        # Nothing asked of the session: skip joining every page view to it (the join was
+        # most of a page report's time at large scales). The session's own columns
         # are typed blanks, which no metric asked for reads.
         blanks = "NULL::BIGINT AS uid, NULL::DOUBLE AS sessionDuration, NULL::BOOLEAN AS engaged"
         return f"""
@@ -174,10 +174,10 @@ def _freed_arrays_returned(wanted: bool) -> Iterator[None]:
 
     Counting a report in chunks allocates and frees arrays of several MB (each chunk's (group,
     user) pairs). After the first such free, glibc's allocator raises its mmap threshold and
-    keeps the later ones in its arenas: about 150 MiB after a scale-100 first sync's fetch,
-    under everything protect and the audit then allocate (that sync's peak 870-1,085 MiB before,
-    820-830 MiB after, for 3 s more of its 39 s). A single chunk (a daily sync's reports) is
-    left alone: mapping its every array cost 0.1-0.3 s. A no-op without glibc."""
+    keeps the later ones in its arenas, under everything protect and the audit then allocate
+    (a large first sync's peak memory is lower and steadier this way, for a little more time:
+    benchmarks/bench_sync.py). A single chunk (a daily sync's reports) is
+    left alone: mapping its every array only cost time. A no-op without glibc."""
     mallopt = _mallopt() if wanted else None
     if mallopt is None:
         yield
@@ -309,8 +309,8 @@ class SampleConnector:
 
     def _day_runs(self) -> pd.DataFrame:
         """Each day's run of session ids: written beside the property by `kanon sample`
-        (reading them from a scale-100 property's 18 million sessions took 0.15 s of every
-        sync), else from the sessions (a folder written before, or a generated property)."""
+        (so no sync scans a large property's millions of sessions for them), else from the
+        sessions (a folder written before, or a generated property)."""
         if self._folder is not None and (self._folder / DAY_RUNS).is_file():
             return pd.read_parquet(self._folder / DAY_RUNS)
         return self._db.execute(

@@ -17,8 +17,8 @@ from kanon.errors import EXIT_FAILED, EXIT_USAGE, InvalidInput, KanonError
 from kanon.private import make_private
 from kanon.settings import Settings, load_settings
 from kanon.sources import bigquery_export_folder, make_connector, sample_folder
-from reports.protect import ReleaseError, listing_of
-from store.db import Store, StoreError
+from kanon.store.duckdb_store import Store, StoreError
+from reports.protect import listing_of
 
 EXIT_OK = 0
 
@@ -40,9 +40,6 @@ def main(argv: list[str] | None = None) -> int:
     except KanonError as error:
         print(f"kanon: error: {error}", file=sys.stderr)
         return error.exit_code
-    except ReleaseError as error:  # a KanonError once reports/protect.py's rewrite lands
-        print(f"kanon: error: {error}", file=sys.stderr)
-        return EXIT_FAILED
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -210,9 +207,9 @@ def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_check_property(settings: Settings, args: argparse.Namespace) -> int:
     from connectors.ga4_auth import load_credentials
+    from kanon.policy.config import PolicyError
+    from kanon.policy.property_check import EXIT_NOT_RUN, check_property, save_report
     from kanon.policy_setup import last_check_path, property_config
-    from policy.config import PolicyError
-    from policy.property_check import EXIT_NOT_RUN, check_property, save_report
 
     try:
         report = check_property(property_config(settings), load_credentials())
@@ -225,9 +222,9 @@ def cmd_check_property(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_dsr(settings: Settings, args: argparse.Namespace) -> int:
+    from kanon.policy import dsr, google
+    from kanon.policy.config import PolicyError
     from kanon.policy_setup import dsr_config
-    from policy import dsr, google
-    from policy.config import PolicyError
 
     kind, value = next(
         (kind, getattr(args, kind)) for kind in dsr.KINDS if getattr(args, kind) is not None
@@ -251,7 +248,7 @@ def cmd_dsr(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_dsr_log(settings: Settings, args: argparse.Namespace) -> int:
-    from policy import request_log
+    from kanon.policy import request_log
 
     entries = request_log.read(settings.policy_folder, settings.dsr_log_retention_days)
     if args.json:
@@ -322,7 +319,7 @@ def _umask() -> int:
 
 
 def _release(settings: Settings):
-    from reports.protect import current
+    from kanon.store.releases import current
 
     release = current(Store(settings.store_path))
     if release is None:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from access.accounts import Accounts
+from kanon.access.accounts import Accounts
 from kanon.settings import Settings
-from store.db import SAMPLE, Store, StoreError
+from kanon.store.duckdb_store import SAMPLE, Store, StoreError
 
 TURN_IT_OFF = (
     "Turn developer mode off (unset KANON_DEVELOPER_MODE, or developer_mode = false in "

@@ -11,22 +11,21 @@ that raises it:
     │   └── QuotaExhausted                  connectors.ga4
     ├── CatalogError (ValueError)       connectors.catalog: outside the allow-list, exit 2
     ├── ExportError (ValueError)        reports.export
+    ├── ReleaseError (RuntimeError)     reports.protect: a release that must not be shown
     ├── SettingsError (ValueError)      kanon.settings, exit 2
     ├── SyncError (RuntimeError)        kanon.sync
     ├── PurgeError                      kanon.retention
-    ├── StoreError (RuntimeError)       store.db
+    ├── StoreError (RuntimeError)       kanon.store.duckdb_store
     │   ├── SyncRunning
     │   └── SourceRefused
-    ├── AccountError (ValueError)       access.accounts
-    ├── OidcConfigError (ValueError)    access.oidc
-    ├── RoleError (ValueError)          access.roles
-    ├── PolicyError                     policy.config
-    │   ├── SaltError                       policy.request_log
-    │   └── HotjarError                     policy.hotjar
-    └── DownloadRefused (PermissionError)  ui.downloads
+    ├── AccountError (ValueError)       kanon.access.accounts
+    ├── OidcConfigError (ValueError)    kanon.access.oidc
+    ├── RoleError (ValueError)          kanon.access.roles
+    ├── PolicyError                     kanon.policy.config
+    │   ├── SaltError                       kanon.policy.request_log
+    │   └── HotjarError                     kanon.policy.hotjar
+    └── DownloadRefused (PermissionError)  kanon.ui.downloads
 
-`reports.protect.ReleaseError` joins the tree when that module's rewrite lands; until then the
-CLI names it beside the root.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Kanon's settings turned into `policy.config` dataclasses, and where policy results live.
+"""Kanon's settings turned into `kanon.policy.config` dataclasses, and where policy results live.
 
 The policy package never reads settings itself; the CLI and the Admin page build its
 configuration here.
@@ -10,10 +10,10 @@ import os
 import tomllib
 from pathlib import Path
 
-from access.accounts import OIDC, Accounts
 from connectors.ga4_auth import secrets_paths
+from kanon.access.accounts import OIDC, Accounts
+from kanon.policy.config import DsrConfig, HotjarConfig, PolicyError, PropertyConfig, Retry
 from kanon.settings import Settings
-from policy.config import DsrConfig, HotjarConfig, PolicyError, PropertyConfig, Retry
 
 SECRETS_TABLE = "hotjar"
 

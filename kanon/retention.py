@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from access import log
+from kanon.access import log
 from kanon.errors import KanonError
 from kanon.settings import Settings
+from kanon.store.duckdb_store import Store, purge_before
 from reports.grid import Window
-from store.db import Store, purge_before
 
 
 class PurgeError(KanonError):

@@ -21,7 +21,7 @@ from pydantic_settings import (
 )
 
 from kanon.errors import EXIT_USAGE, KanonError
-from policy.config import CHECKS, HOTJAR_API_URL
+from kanon.policy.config import CHECKS, HOTJAR_API_URL
 
 RETENTION_MONTHS = 14  # the privacy policy's promise; a setting may shorten it, never extend it
 

@@ -21,16 +21,12 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from access import log as log_entries
 from connectors.base import Connector, ReportRequest, ReportResult
 from connectors.catalog import BREAKDOWNS, Breakdown
+from kanon.access import log as log_entries
 from kanon.errors import KanonError
 from kanon.settings import Settings
-from reports import audit, protect
-from reports.cells import cells_from_result, empty_cells, request_for
-from reports.grid import Window, next_period, period_end
-from reports.status import PUBLISHED
-from store.db import (
+from kanon.store.duckdb_store import (
     SAMPLE,
     SUCCEEDED,
     SourceRefused,
@@ -48,6 +44,10 @@ from store.db import (
     sources,
     upsert,
 )
+from reports import attack, audit, protect
+from reports.cells import cells_from_result, empty_cells, request_for
+from reports.grid import Window, next_period, period_end
+from reports.status import PUBLISHED
 
 log = logging.getLogger(__name__)
 
@@ -162,8 +162,8 @@ def _sync(
     report_progress = progress or (lambda fraction, message: None)
     window = Window.on(today or connector.today(), settings.retention_months, settings.settle_days)
     pulls = plan(window, store.raw_periods())
-    # The last release is read while the reports are fetched (0.2 s of a scale-100 daily
-    # sync); the connection is held only for the read, never for the fetch.
+    # The last release is read while the reports are fetched (off a daily sync's time:
+    # benchmarks/bench_sync.py); the connection is held only for the read, never for the fetch.
     with ThreadPoolExecutor(max_workers=1) as reader:
         reading = reader.submit(_last_release, store, window)
         fetched = Fetched.of(pulls, _fetch(connector, pulls, report_progress))
@@ -321,16 +321,16 @@ def _publish(
     base, previous, proven = last.info, last.previous, last.proven
     all_labels = _merged(last.labels, labels, ["breakdown", "category"])
     # Cells the last release published are carried forward as they are: their raw figures
-    # are not needed (reading them was 0.4 s of a 3.8 s scale-100 daily sync).
+    # are not needed (reading them slowed every daily sync: benchmarks/bench_sync.py).
     carried = PUBLISHED if protect.carries_forward(previous, settings.k) else None
     with store.connect() as con:
         raw = raw_cells_after_upsert(con, new_raw, window.first_day, unless_released_as=carried)
-    release, witnesses = protect.protect_with_witnesses(
+    release, points = protect.protect_with_points(
         raw, settings.k, window, previous=previous, labels=all_labels
     )
     del raw
-    proofs = _audit_or_refuse(release, proven, witnesses)
-    del witnesses
+    proofs = _audit_or_refuse(release, proven, points)
+    del points
     info = {
         "release_id": None,  # given inside the transaction, from the store
         "created_at": now(),
@@ -397,7 +397,7 @@ def _previous_release(
 
 
 def _audit_or_refuse(
-    release: protect.Release, proven: frozenset[str], witnesses: audit.Witnesses | None
+    release: protect.Release, proven: frozenset[str], points: attack.FoundPoints | None
 ) -> frozenset[str]:
     """The attacker's check runs on every release; one that fails it is not published.
 
@@ -409,7 +409,7 @@ def _audit_or_refuse(
         release.cells,
         release.k,
         proven=proven,
-        witnesses=witnesses,
+        points=points,
         listing=protect.listing_of(release.info),
     )
     if not result.ok:

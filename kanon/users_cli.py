@@ -13,9 +13,9 @@ import sys
 from collections.abc import Callable
 from datetime import date
 
-from access import log
-from access.accounts import OIDC, Account, AccountError, Accounts
-from access.roles import ROLES
+from kanon.access import log
+from kanon.access.accounts import OIDC, Account, AccountError, Accounts
+from kanon.access.roles import ROLES
 from kanon.settings import Settings
 
 EXIT_OK = 0

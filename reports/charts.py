@@ -5,7 +5,7 @@ legends (the whole name, escaped, is in the hover), a legend has one entry per r
 plot so long names never run into each other, numbers carry thousands separators, and a
 category has one colour in every chart (hashed from its name into a fixed palette).
 
-Numbers use the dashboard's one convention (see `ui/format.py`): `,` between thousands and `.`
+Numbers use the dashboard's one convention (see `kanon/ui/format.py`): `,` between thousands and `.`
 before decimals, as the page's English text does. A Norwegian spreadsheet gets its own
 convention from the `excel-nb` CSV, where numbers are read by a machine.
 """

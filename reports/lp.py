@@ -8,6 +8,7 @@ a new problem each time, as `scipy.optimize.linprog` does.
 
 from __future__ import annotations
 
+import enum
 import os
 import sys
 import threading
@@ -17,16 +18,26 @@ from contextlib import contextmanager
 import highspy
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import ArrayLike
 
-OPTIMAL = "optimal"
-UNBOUNDED = "unbounded"
-FAILED = "failed"  # infeasible, or the solver gave up
+
+class Status(enum.Enum):
+    """How a solve ended, as Kanon reads HiGHS's model status."""
+
+    OPTIMAL = "optimal"
+    UNBOUNDED = "unbounded"  # the objective has no bound: the interval is infinite
+    FAILED = "failed"  # infeasible, or the solver gave up
+
 
 _STATUS = {
-    highspy.HighsModelStatus.kOptimal: OPTIMAL,
-    highspy.HighsModelStatus.kUnbounded: UNBOUNDED,
-    highspy.HighsModelStatus.kUnboundedOrInfeasible: UNBOUNDED,
+    highspy.HighsModelStatus.kOptimal: Status.OPTIMAL,
+    highspy.HighsModelStatus.kUnbounded: Status.UNBOUNDED,
+    highspy.HighsModelStatus.kUnboundedOrInfeasible: Status.UNBOUNDED,
 }
+# HiGHS option values by the names its documentation gives them (HiGHS's options reference).
+PRESOLVE_OFF = "off"
+SIMPLEX_EDGE_WEIGHT_DEVEX = 1  # simplex_dual_edge_weight_strategy: 0 Dantzig, 1 Devex, 2 SE
+NO_COST_PERTURBATION = 0.0  # dual_simplex_cost_perturbation_multiplier
 
 
 _COLWISE = int(highspy.MatrixFormat.kColwise)
@@ -89,13 +100,17 @@ class Model:
         self._highs = _highs()
         self._highs.setOptionValue("output_flag", False)
         if not presolve:  # a small LP solved once: presolving it costs more than it saves
-            self._highs.setOptionValue("presolve", "off")
-        if rounds:  # re-solved many times, warm, with costs that break ties (audit.Block)
-            self._highs.setOptionValue("dual_simplex_cost_perturbation_multiplier", 0.0)
+            self._highs.setOptionValue("presolve", PRESOLVE_OFF)
+        if rounds:  # re-solved many times, warm, with costs that break ties (attack.Block)
+            self._highs.setOptionValue(
+                "dual_simplex_cost_perturbation_multiplier", NO_COST_PERTURBATION
+            )
             # Devex pricing: a warm re-solve's few hundred pivots cost less with its cheaper
-            # iterations than with steepest edge's fewer (the attack's CPU time 6% less).
-            self._highs.setOptionValue("simplex_dual_edge_weight_strategy", 1)
-        # The array form: building a HighsLp attribute by attribute costs 20 times more, and
+            # iterations than with steepest edge's fewer (benchmarks/bench_protect.py).
+            self._highs.setOptionValue(
+                "simplex_dual_edge_weight_strategy", SIMPLEX_EDGE_WEIGHT_DEVEX
+            )
+        # The array form: building a HighsLp attribute by attribute costs many times more, and
         # a repair passes thousands of small models.
         status = self._highs.passModel(
             n,
@@ -125,23 +140,19 @@ class Model:
         if len(cols):
             self._highs.changeColsBounds(len(cols), _int(cols), _float(low), _float(high))
 
-    def set_row_bounds(self, rows: np.ndarray, low: np.ndarray, high: np.ndarray) -> None:
-        if len(rows):
-            self._highs.changeRowsBounds(len(rows), _int(rows), _float(low), _float(high))
-
-    def solve(self) -> tuple[str, np.ndarray | None]:
+    def solve(self) -> tuple[Status, np.ndarray | None]:
         """(status, x): x is the optimal point when status is OPTIMAL, else None."""
         self.solves += 1
         self._highs.run()
-        status = _STATUS.get(self._highs.getModelStatus(), FAILED)
-        if status != OPTIMAL:
+        status = _STATUS.get(self._highs.getModelStatus(), Status.FAILED)
+        if status is not Status.OPTIMAL:
             return status, None
         return status, np.asarray(self._highs.getSolution().col_value)
 
 
-def _int(values) -> np.ndarray:
+def _int(values: ArrayLike) -> np.ndarray:
     return np.ascontiguousarray(values, dtype=np.int32)
 
 
-def _float(values) -> np.ndarray:
+def _float(values: ArrayLike) -> np.ndarray:
     return np.ascontiguousarray(np.broadcast_to(values, np.shape(values)), dtype=float)

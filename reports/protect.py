@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from connectors.catalog import BREAKDOWNS
+from connectors.errors import KanonError
 from reports import shape
 from reports.cells import COLUMNS, FIGURES, KEY
 from reports.grid import Window, as_dates
@@ -34,15 +34,14 @@ from reports.status import (
     SECONDARY,
     WITHHELD,
 )
-from store.db import Store
 
 if TYPE_CHECKING:  # the audit needs SciPy and HiGHS: the dashboard imports this module
-    from reports.audit import Witnesses
+    from reports.attack import FoundPoints
 
 _BUILDER = object()  # only this module holds the key to Release's constructor
 
 
-class ReleaseError(RuntimeError):
+class ReleaseError(KanonError, RuntimeError):
     """The release is missing or breaks an invariant; it must not be shown."""
 
 
@@ -81,8 +80,8 @@ TEXT_KEY = ["breakdown", "grain", "category"]
 # release's shape (empty cells listed like withheld ones) and engaged sessions <= sessions.
 # A release protected against an earlier model is protected again at the next sync.
 MODEL = 2
-EVERY_PERIOD = "every-period"  # a listed category has a row in every period (the default)
-VISITED = "visited"  # rows only where GA4 saw the category (measured in bench_protect only)
+EVERY_PERIOD: Final = "every-period"  # a listed category has a row in every period (default)
+VISITED: Final = "visited"  # rows only where GA4 saw the category (measured in bench_protect)
 Listing = Literal["every-period", "visited"]
 
 
@@ -108,10 +107,10 @@ def protect(
     listing: Listing = EVERY_PERIOD,
 ) -> Release:
     """Build the release from raw cells; periods published before keep their figures."""
-    return protect_with_witnesses(raw, k, window, previous, labels, flags, listing)[0]
+    return protect_with_points(raw, k, window, previous, labels, flags, listing)[0]
 
 
-def protect_with_witnesses(
+def protect_with_points(
     raw: pd.DataFrame,
     k: int,
     window: Window,
@@ -119,7 +118,7 @@ def protect_with_witnesses(
     labels: pd.DataFrame | None = None,
     flags: pd.DataFrame | None = None,
     listing: Listing = EVERY_PERIOD,
-) -> tuple[Release, Witnesses | None]:
+) -> tuple[Release, FoundPoints | None]:
     """`protect`, and the feasible points of the attacker's systems its search found, for the
     sync's audit to check and start from (true figures: they never leave the sync).
 
@@ -140,13 +139,13 @@ def protect_with_witnesses(
     # categorical codes several times faster than on text. Sorted categories (astype's) keep
     # the rows in text order.
     cells = cells.astype({column: "category" for column in TEXT_KEY})
-    cells, witnesses = _withhold(cells, k, visited=listing == VISITED)
+    cells, points = _withhold(cells, k, visited=listing == VISITED)
     cells = cells.drop(columns="frozen")
     if listing == EVERY_PERIOD:
         cells = _with_empty_rows(cells)
     cells = cells.sort_values(KEY)
-    if witnesses is not None:
-        witnesses = witnesses.renumbered(cells.index.to_numpy())
+    if points is not None:
+        points = points.renumbered(cells.index.to_numpy())
     cells = _as_text(cells.reset_index(drop=True), TEXT_KEY)
     release = Release(
         cells=cells,
@@ -156,7 +155,7 @@ def protect_with_witnesses(
         flags=flags if flags is not None else pd.DataFrame(),
         _built_by=_BUILDER,
     )
-    return release, witnesses
+    return release, points
 
 
 def load(cells: pd.DataFrame, info: dict, labels: pd.DataFrame, flags: pd.DataFrame) -> Release:
@@ -202,7 +201,7 @@ def carries_forward(previous: Release | None, k: int) -> bool:
 
 def _frozen_cells(previous: Release | None, k: int, window: Window) -> pd.DataFrame:
     """Cells already published; a new threshold re-protects everything instead."""
-    if not carries_forward(previous, k):
+    if previous is None or not carries_forward(previous, k):
         return pd.DataFrame()
     cells = previous.cells
     cells = cells[(cells["status"] != EMPTY).to_numpy()]  # listed anew after the search
@@ -212,8 +211,8 @@ def _frozen_cells(previous: Release | None, k: int, window: Window) -> pd.DataFr
 
 def _as_text(cells: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """The columns as text, as the store reads them (a categorical one, or one that residual
-    rows turned into objects). Through Arrow: decoding a scale-100 release's categories takes
-    0.01 s, where pandas' own conversion took 0.47 s. `cells` has a RangeIndex."""
+    rows turned into objects). Through Arrow: decoding a release's categories this way is far
+    quicker than pandas' own conversion (benchmarks/bench_sync.py). `cells` has a RangeIndex."""
     text = {}
     for column in columns:
         values = pa.array(cells[column])
@@ -255,20 +254,22 @@ def _with_true_figures(frozen: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
     return frozen.assign(**columns)
 
 
-def _withhold(cells: pd.DataFrame, k: int, visited: bool) -> tuple[pd.DataFrame, Witnesses | None]:
+def _withhold(
+    cells: pd.DataFrame, k: int, visited: bool
+) -> tuple[pd.DataFrame, FoundPoints | None]:
     """Complementary suppression, then blank every figure of every withheld cell."""
     from reports import suppress  # SciPy and HiGHS: only a sync needs them, not the dashboard
 
-    cells, witnesses = suppress.complementary_with_witnesses(cells, k, visited)
+    cells, points = suppress.complementary_with_points(cells, k, visited)
     withheld = cells["status"].isin(WITHHELD)
     cells.loc[withheld, FIGURES] = np.nan
-    return cells, witnesses
+    return cells, points
 
 
 def _with_empty_rows(cells: pd.DataFrame) -> pd.DataFrame:
     """The cells and an EMPTY row wherever a listed category (or the site total) has none in
     a period of its table (`reports.shape`). New rows take index values after the last, so
-    the search's row numbers (its witnesses') still name the same cells."""
+    the search's row numbers (its points') still name the same cells."""
     rows = shape.empty_rows(cells)
     if rows.empty:
         return cells
@@ -280,7 +281,8 @@ def _with_empty_rows(cells: pd.DataFrame) -> pd.DataFrame:
 def _label_map(labels: pd.DataFrame | None) -> dict[tuple[str, str], str]:
     if labels is None or labels.empty:
         return {}
-    return {(row.breakdown, row.category): row.label for row in labels.itertuples(index=False)}
+    keys = zip(labels["breakdown"].astype(str), labels["category"].astype(str), strict=True)
+    return dict(zip(keys, labels["label"].astype(str), strict=True))
 
 
 def _check_invariants(cells: pd.DataFrame, k: int) -> None:
@@ -292,29 +294,3 @@ def _check_invariants(cells: pd.DataFrame, k: int) -> None:
         raise ReleaseError("A withheld cell carries a figure; refusing to show this release.")
     if (cells.loc[~withheld, "users"] < k).any():
         raise ReleaseError(f"A published cell has fewer than k={k} users; refusing to show it.")
-
-
-def current(store: Store) -> Release | None:
-    """The release last published to the store, or None before the first sync."""
-    if store.release_info() is None:
-        return None
-    cells, info = store.read_release()
-    return load(cells, info, store.read_labels(), store.read_release_flags())
-
-
-# --- readers for the dashboard: it names a store by its path and never opens it itself ------
-
-
-def current_at(store_path: str | Path) -> Release | None:
-    """The release last published to the store at `store_path`, or None before the first."""
-    return current(Store(Path(store_path)))
-
-
-def release_info_at(store_path: str | Path) -> dict | None:
-    """The last release's id, date and counts (no figures), or None before the first."""
-    return Store(Path(store_path)).release_info()
-
-
-def sync_history_at(store_path: str | Path, limit: int = 20) -> pd.DataFrame:
-    """The latest syncs' outcomes (when, from where, how it ended), newest first."""
-    return Store(Path(store_path)).syncs(limit)

@@ -123,7 +123,7 @@ def _keyed(cells: pd.DataFrame) -> pd.DataFrame:
     """Key columns plus the cell id (row position) and the period as a day ordinal."""
     frame = cells[["breakdown", "grain", "period", "category"]].reset_index(drop=True)
     # As categoricals, the filters, merges and de-duplications below compare integer codes
-    # instead of text (a scale-100 release's relations: 0.24 s -> 0.18 s, built twice a sync).
+    # instead of text, which is quicker (relations are built twice a sync: bench_sync.py).
     for column in ("breakdown", "grain", "category"):
         frame[column] = frame[column].astype("category")
     frame["cell"] = np.arange(len(frame))
@@ -155,7 +155,7 @@ def _months(day: np.ndarray) -> np.ndarray:
     return (np.asarray(day) - _EPOCH).astype("datetime64[D]").astype("datetime64[M]")
 
 
-def _category_relations(frame: pd.DataFrame):
+def _category_relations(frame: pd.DataFrame) -> _Part | None:
     """Per (breakdown, grain, period): categories minus the overview cell."""
     additive = [name for name, b in BREAKDOWNS.items() if b.category_additive]
     # Long text columns are slow to copy: the coefficient is read off `category` in place.
@@ -224,7 +224,7 @@ def _whole_aggregates(frame: pd.DataFrame, first: int, last: int) -> pd.DataFram
     aggregates = frame[
         frame["grain"].isin(["week", "month"]) & ~frame["category"].isin(_NO_TIME_RELATION)
     ].copy()
-    length = np.where(aggregates["grain"] == "week", 7, days_in_month(aggregates["day"]))
+    length = np.where(aggregates["grain"] == "week", 7, days_in_month(aggregates["day"].to_numpy()))
     aggregates = aggregates[(aggregates["day"] >= first) & (aggregates["day"] + length - 1 <= last)]
     aggregates = aggregates.sort_values(["breakdown", "category", "grain", "day"])
     return aggregates.assign(relation=np.arange(len(aggregates)))
@@ -241,7 +241,14 @@ def _days_of(aggregates: pd.DataFrame, days: pd.DataFrame, on_category: bool) ->
     return pd.concat(found, ignore_index=True)
 
 
-def _subset(entries, labels, keep: np.ndarray, kind: str, low=0.0, high=0.0) -> _Part | None:
+def _subset(
+    entries: pd.DataFrame,
+    labels: pd.DataFrame,
+    keep: np.ndarray,
+    kind: str,
+    low: float = 0.0,
+    high: float = 0.0,
+) -> _Part | None:
     """The relations flagged in `keep`, renumbered from 0."""
     if not keep.any():
         return None

@@ -6,13 +6,13 @@ statuses from primary suppression, `frozen` for cells of an earlier release) and
 same rows, plus any residual cells, with status SECONDARY on the complements it chose. It never
 publishes a PRIMARY or GA4 `(other)` cell and never changes a frozen cell's status.
 
-The attacker and the exposure rule are `reports.audit`'s (PRIVACY.md, "The attacker"). The
+The attacker and the exposure rule are `reports.attack`'s (PRIVACY.md, "The attacker"). The
 method (PRIVACY.md, "The method"): residual cells where GA4's rows do not add up; local rules
-over the equality relations; then, unit by unit (`audit.UNITS`), the attacker's LP rounds
+over the equality relations; then, unit by unit (`attack.UNITS`), the attacker's LP rounds
 seeded with the true figures and a repair LP per open figure (the cheapest move reaching the
 required width; the cells it moves are withheld); last, a clean-up of unneeded complements in
 small regions, each change checked by exact LPs. Every step is deterministic (rows are
-processed in key order). The feasible points found are handed to the audit (`Witnesses`).
+processed in key order). The feasible points found are handed to the audit (`FoundPoints`).
 
 Frozen cells (published in an earlier release) never change status: frozen published cells
 are constants; frozen withheld cells stay withheld, and since their figures are blank in the
@@ -31,7 +31,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from connectors.catalog import ADDITIVE, BREAKDOWNS, OVERVIEW
-from reports import audit, lp, relations, shape
+from reports import attack, lp, relations, shape
 from reports.cells import KEY
 from reports.relations import OVERCOUNT, RESIDUAL, RESIDUALS
 from reports.status import (
@@ -58,12 +58,12 @@ _GRAIN_RANK = {"month": 0, "week": 1, "day": 2}  # repair coarse cells first
 
 def complementary(cells: pd.DataFrame, k: int, visited: bool = False) -> pd.DataFrame:
     """The same cells (plus residual cells) with status SECONDARY on the complementary cells."""
-    return complementary_with_witnesses(cells, k, visited)[0]
+    return complementary_with_points(cells, k, visited)[0]
 
 
-def complementary_with_witnesses(
+def complementary_with_points(
     cells: pd.DataFrame, k: int, visited: bool = False
-) -> tuple[pd.DataFrame, audit.Witnesses | None]:
+) -> tuple[pd.DataFrame, attack.FoundPoints | None]:
     """`complementary`, and the feasible points its attacks and repairs found: the audit
     checks them against the release and needs an LP only where they do not prove enough.
 
@@ -81,17 +81,17 @@ def complementary_with_witnesses(
     state = _State.build(frame, k, visited)
     state.local_rules()
     open_ = pd.concat([_attack_and_repair(state, (figure,)) for figure in ADDITIVE])
-    exposed = state.attack(only=open_, exact=True) if not open_.empty else open_
+    exposed = state.open_figures(only=open_, exact=True) if not open_.empty else open_
     if not exposed.empty:  # no move protects them: every neighbour is frozen, say
         log.warning("%d protected figures stay exposed: %s", len(exposed), exposed.head())
     else:
         state.release_unneeded()
     frame["status"] = state.status()
     # The search's cell r is row order[r] of the frame returned.
-    points = {**state.certificates, _key(audit.LINKED): state.linked_points()}
-    witnesses = audit.Witnesses(cells=order, values=state.truth, points=points)
+    found = {**state.points, _key(attack.LINKED): state.linked_points()}
+    points = attack.FoundPoints(cells=order, values=state.truth, points=found)
     del state
-    return frame.iloc[np.argsort(order)].reset_index(drop=True), witnesses
+    return frame.iloc[np.argsort(order)].reset_index(drop=True), points
 
 
 def _attack_and_repair(state: _State, unit: tuple[str, ...]) -> pd.DataFrame:
@@ -105,14 +105,14 @@ def _attack_and_repair(state: _State, unit: tuple[str, ...]) -> pd.DataFrame:
     make every point found one of the pair (`_State.problem`): solving the pair as one system
     made the search many times slower. The audit solves it as one.
     """
-    open_ = state.attack(unit=unit)
+    open_ = state.open_figures(unit=unit)
     for _ in range(_MAX_REPAIRS):
         if open_.empty:
             break
         failed = state.repair(open_)
         if len(failed) == len(open_):
             break
-        open_ = state.attack(only=failed, unit=unit)  # withholding only widens intervals
+        open_ = state.open_figures(only=failed, unit=unit)  # withholding only widens intervals
     return open_
 
 
@@ -168,7 +168,9 @@ def _gaps(frame: pd.DataFrame) -> pd.DataFrame:
     return gaps
 
 
-def _distrust_revised(rel, truth: np.ndarray, frozen_withheld: np.ndarray) -> np.ndarray:
+def _distrust_revised(
+    rel: relations.Relations, truth: np.ndarray, frozen_withheld: np.ndarray
+) -> np.ndarray:
     """Blank the raw figures of frozen withheld cells where they break a relation.
 
     Raw figures GA4 revised after a period was published need not agree with the published
@@ -180,7 +182,7 @@ def _distrust_revised(rel, truth: np.ndarray, frozen_withheld: np.ndarray) -> np
         rows = rel.rows_for_figure(figure)
         matrix = rel.matrix[rows]
         sums = matrix @ truth[:, i]  # NaN where a member is unknown: nothing to check
-        base, per_term = audit.BAND["counts" if figure in audit.COUNTS else "seconds"]
+        base, per_term = attack.BAND["counts" if figure in attack.COUNTS else "seconds"]
         band = base + per_term * np.diff(matrix.indptr)
         broken = (rel.low[rows] - sums > band) | (sums - rel.high[rows] > band)
         if broken.any():
@@ -189,7 +191,7 @@ def _distrust_revised(rel, truth: np.ndarray, frozen_withheld: np.ndarray) -> np
     return truth
 
 
-def _fill_determined(rel, truth: np.ndarray) -> np.ndarray:
+def _fill_determined(rel: relations.Relations, truth: np.ndarray) -> np.ndarray:
     """Unknown figures an equality fixes by itself: the one unknown of its relation.
 
     Residual cells of frozen periods are blank in the earlier release, and the store keeps no
@@ -216,7 +218,14 @@ def _fill_determined(rel, truth: np.ndarray) -> np.ndarray:
     return truth
 
 
-def _complete(rel, truth: np.ndarray, withheld: np.ndarray, band: np.ndarray, k: int, floor):
+def _complete(
+    rel: relations.Relations,
+    truth: np.ndarray,
+    withheld: np.ndarray,
+    band: np.ndarray,
+    k: int,
+    floor: np.ndarray,
+) -> np.ndarray:
     """Fill the figures of cells withheld in an earlier release with a feasible point.
 
     Those figures are blank in the earlier release; any values satisfying the published
@@ -228,11 +237,11 @@ def _complete(rel, truth: np.ndarray, withheld: np.ndarray, band: np.ndarray, k:
         if not np.isnan(truth[withheld, i]).any():
             continue
         rows = rel.rows_for_figure(figure)
-        prob = audit.problem(
+        prob = attack.problem(
             rel, figure, withheld, truth[:, i], extra_band=band[rows, i], floor=floor[:, i]
         )
-        lift = audit.required_width(figure, k)
-        truth[prob.cells, i] = audit.feasible_point(prob, truth[prob.cells, i], lift)
+        lift = attack.required_width(figure, k)
+        truth[prob.cells, i] = attack.feasible_point(prob, truth[prob.cells, i], lift)
     return truth
 
 
@@ -281,13 +290,13 @@ def _link_scale(
 
 
 def _key(unit: tuple[str, ...]) -> str:
-    """The name a unit's feasible points go under (`audit.Witnesses.points`)."""
+    """The name a unit's feasible points go under (`attack.FoundPoints.points`)."""
     return "+".join(unit)
 
 
 def _shared_text(column: pd.Series) -> np.ndarray:
     """A text column as an object array in which equal values are one Python string: a text
-    column's own `to_numpy` makes a string per row (80 MB more for a scale-100 search)."""
+    column's own `to_numpy` makes a string per row (a large search's peak memory rises)."""
     codes, uniques = pd.factorize(column, use_na_sentinel=False)
     return np.asarray(uniques, dtype=object)[codes]
 
@@ -316,7 +325,7 @@ class _State:
     groups: dict  # breakdown -> its cells
     sums: np.ndarray  # relations x ADDITIVE: each relation's sum at the (completed) true figures
     fresh: np.ndarray  # relations holding a cell that is not frozen
-    certificates: dict  # unit -> [(ids, ids x points)]: feasible points for the audit
+    points: dict[str, list[attack.BlockPoints]]  # unit -> [(ids, ids x points)], for the audit
     floor: np.ndarray  # cells x ADDITIVE: what the attacker knows each figure is at least
 
     @classmethod
@@ -362,7 +371,7 @@ class _State:
             by_figure={
                 f: (sp.csc_array(rel.for_figure(f)), rel.rows_for_figure(f)) for f in ADDITIVE
             },
-            certificates={_key(unit): [] for unit in (*audit.UNITS, *((f,) for f in ADDITIVE))},
+            points={_key(unit): [] for unit in (*attack.UNITS, *((f,) for f in ADDITIVE))},
             floor=floor,
         )
 
@@ -373,7 +382,7 @@ class _State:
         return status
 
     def width(self, figure: str) -> float:
-        return audit.required_width(figure, self.k)
+        return attack.required_width(figure, self.k)
 
     def eligible(self, cells: np.ndarray) -> np.ndarray:
         return cells[~self.withheld[cells] & ~self.locked[cells]]
@@ -427,7 +436,7 @@ class _State:
         """A lone withheld cell matters if it is protected or was withheld as a complement."""
         return bool(self.protect[cell] or self.original[cell] in (PUBLISHED, SECONDARY))
 
-    def _deficit(self, r, cells, coef, held) -> np.ndarray:
+    def _deficit(self, r: int, cells: np.ndarray, coef: np.ndarray, held: np.ndarray) -> np.ndarray:
         """Per figure: how much more withheld mass the relation needs (0 if none)."""
         deficit = np.zeros(len(ADDITIVE))
         if len(np.unique(coef[held])) > 1:
@@ -473,14 +482,14 @@ class _State:
 
     # --- 3. attack and repair ---------------------------------------------------------------
 
-    def attack(
+    def open_figures(
         self,
         only: pd.DataFrame | None = None,
         exact: bool = False,
         unit: tuple[str, ...] | None = None,
     ) -> pd.DataFrame:
         """Protected figures not yet proven safe: cell, figure, and inner bounds low, high;
-        of every unit (`audit.UNITS`), or of `unit` alone.
+        of every unit (`attack.UNITS`), or of `unit` alone.
 
         The true figures are a feasible point, so the LP rounds start from them; no LP is spent
         proving exposure, since a repair is cheaper than an exact interval.
@@ -502,14 +511,12 @@ class _State:
                 mine = ids[(ids >= j * n) & (ids < (j + 1) * n)]
                 if len(mine) == 0:
                     continue
-                hits = audit.exposures(
-                    prob,
-                    mine,
-                    self.width(figure),
-                    point=point,
-                    exact=exact,
-                    certificates=self.certificates[_key(unit)],
-                )
+                if exact:
+                    hits = attack.exposed(prob, mine, self.width(figure), start=point)
+                else:
+                    hits = attack.unproven(
+                        prob, mine, self.width(figure), point, points_out=self.points[_key(unit)]
+                    )
                 found.append(hits.assign(cell=hits["cell"].to_numpy() % n, figure=figure))
             return pd.concat(found, ignore_index=True) if found else None
 
@@ -517,7 +524,7 @@ class _State:
         if len(units) == 1:  # one unit: its blocks still share the cores
             found = [hits for hits in [attack_unit(units[0])] if hits is not None]
         else:
-            found = [hits for hits in audit.for_each_unit(attack_unit) if hits is not None]
+            found = [hits for hits in attack.for_each_unit(attack_unit) if hits is not None]
         if not found:
             return pd.DataFrame({"cell": [], "low": [], "high": [], "figure": []})
         return pd.concat(found, ignore_index=True)
@@ -527,14 +534,14 @@ class _State:
             return np.flatnonzero(self.protect & self.withheld)
         return np.unique(only.loc[only["figure"] == figure, "cell"].to_numpy(dtype=int))
 
-    def problem(self, unit: tuple[str, ...]) -> audit.Problem:
+    def problem(self, unit: tuple[str, ...]) -> attack.Problem:
         """The attacker's system for a unit: a figure alone, or a linked pair as one."""
         parts = []
         for figure in unit:
             i = ADDITIVE.index(figure)
             rows = self.by_figure[figure][1]
             parts.append(
-                audit.problem(
+                attack.problem(
                     self.rel,
                     figure,
                     self.withheld,
@@ -543,7 +550,9 @@ class _State:
                     floor=self.floor[:, i],
                 )
             )
-        return parts[0] if len(parts) == 1 else audit.joint(*parts, len(self.withheld))
+        if len(parts) == 1:
+            return parts[0]
+        return attack.joint(parts[0], parts[1], len(self.withheld))
 
     def linked_points(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """The points found for one figure of the linked pair as points of the pair, for the
@@ -554,10 +563,10 @@ class _State:
         link in every cell: `_link_scale`. Points no t makes a pair are left out: the audit
         then solves that block's LPs itself."""
         n = len(self.withheld)
-        small, large = (ADDITIVE.index(f) for f in audit.LINKED)
+        small, large = (ADDITIVE.index(f) for f in attack.LINKED)
         found = []
         for moving, other in ((small, large), (large, small)):
-            for ids, values in self.certificates[ADDITIVE[moving]]:
+            for ids, values in self.points[ADDITIVE[moving]]:
                 truth = self.truth[ids]
                 if np.isnan(truth[:, [small, large]]).any():
                     continue
@@ -610,7 +619,7 @@ class _State:
         released = [c for c in released if not self.withheld[c]]
         if released:
             for check in checks:
-                self.certificates[check.figure].extend(check.certificates())
+                self.points[check.figure].extend(check.points())
             self._forget_points_moving(np.array(released))
         return bool(released)
 
@@ -624,7 +633,7 @@ class _State:
         system, and a daily sync's few new cells do not pay for a model of every cell.
         """
         variable = np.flatnonzero(self.withheld | ~self.locked)
-        labels = audit.linked_columns(sp.csr_array(self.rel.matrix[:, variable]))
+        labels = attack.linked_columns(sp.csr_array(self.rel.matrix[:, variable]))
         sizes = np.bincount(labels)
         guarded = np.zeros(len(sizes), bool)
         guarded[labels[self.protect[variable]]] = True
@@ -659,7 +668,7 @@ class _State:
         n = len(self.withheld)
         now_published = np.zeros(len(self.withheld), bool)
         now_published[cells] = True
-        for key, points in self.certificates.items():
+        for key, points in self.points.items():
             figures = np.array([ADDITIVE.index(f) for f in key.split("+")])
             kept = []
             for moved, values in points:
@@ -669,14 +678,14 @@ class _State:
                 still = np.all(np.abs(values[rows] - truth) <= 1e-6 * (1 + np.abs(truth)), axis=0)
                 if still.any():
                     kept.append((moved, values[:, still]))
-            self.certificates[key] = kept
+            self.points[key] = kept
 
-    def _touched(self, prob: audit.Problem, targets: np.ndarray) -> np.ndarray:
+    def _touched(self, prob: attack.Problem, targets: np.ndarray) -> np.ndarray:
         """Targets (ids of `prob`'s variables' cells) in blocks holding a new cell or a new
         relation; frozen blocks were checked when they were released, and nothing in them has
         changed since."""
         n = len(self.withheld)
-        labels = audit.components(prob)
+        labels = attack.components(prob)
         touched = np.zeros(labels.max(initial=-1) + 1, bool)
         touched[labels[~self.locked[prob.cells % n]]] = True
         fresh = np.zeros(len(prob.relations), bool)
@@ -718,12 +727,14 @@ class _State:
                 failed.append(j)
                 continue
             moved, values = point
-            self.certificates[ADDITIVE[i]].append((moved, values[:, None]))
+            self.points[ADDITIVE[i]].append((moved, values[:, None]))
             np.fmin(low[moved, i], values, out=low[moved, i], where=~np.isnan(low[moved, i]))
             np.fmax(high[moved, i], values, out=high[moved, i], where=~np.isnan(high[moved, i]))
         return open_.iloc[failed]
 
-    def _protect_cell(self, cell: int, i: int, low: float, high: float, width: float):
+    def _protect_cell(
+        self, cell: int, i: int, low: float, high: float, width: float
+    ) -> attack.BlockPoints | None:
         """A move proving the cell's interval wide enough, its published cells now withheld.
 
         `low`/`high` are values the cell takes in feasible points already found, so a feasible
@@ -764,7 +775,9 @@ class _State:
             near = everything[(self.start <= last) & (self.end >= first)]
         return np.sort(near)
 
-    def _move(self, cell, i, sign, amount, wide) -> tuple[np.ndarray, np.ndarray] | None:
+    def _move(
+        self, cell: int, i: int, sign: int, amount: float, wide: bool
+    ) -> tuple[np.ndarray, np.ndarray] | None:
         """The cheapest balanced move of `cell` by sign*amount: (cells, change), or None.
 
         Variables are the ups and downs of every cell nearby; equalities stay balanced,
@@ -794,10 +807,10 @@ class _State:
             col_low=low,
             col_high=np.concatenate([up_cap, down_cap]),
             cost=np.concatenate([weight, weight]),
-            presolve=False,  # 2.9 s instead of 6.2 s for a scale-1 first sync's 1,757 moves
+            presolve=False,  # costs more than it saves on a sync's many small repair LPs
         )
         status, x = model.solve()
-        if status != lp.OPTIMAL:
+        if status is not lp.Status.OPTIMAL or x is None:
             return None
         return near, x[:n] - x[n:]
 
@@ -827,7 +840,7 @@ class _Cleanup:
         self.withheld = state.withheld  # shared: the state's own flags
         rows = state.by_figure[figure][1]
         variable = scope  # withheld or not frozen, in whole regions (see _cleanup_scope)
-        prob = audit.problem(
+        prob = attack.problem(
             state.rel,
             figure,
             variable,
@@ -836,13 +849,13 @@ class _Cleanup:
             floor=state.floor[:, i],
         )
         self.prob = prob
-        labels = audit.components(prob)
+        labels = attack.components(prob)
         self.label = np.full(len(variable), -1)
         self.label[prob.cells] = labels
         self.var_of = np.full(len(variable), -1)
         self.var_of[prob.cells] = np.arange(len(prob.cells))
         protected = np.flatnonzero(state.protect & state.withheld & (self.label >= 0))
-        self.targets = audit.grouped(self.label[protected], protected)
+        self.targets = attack.grouped(self.label[protected], protected)
         sizes = np.bincount(labels, minlength=labels.max(initial=-1) + 1)
         # Cells in no block with a target cannot expose one; cells in a large one stay as
         # they are.
@@ -855,7 +868,7 @@ class _Cleanup:
         rel_label = np.full(prob.matrix.shape[0], -1)
         coo = prob.matrix.tocoo()
         rel_label[coo.row] = labels[coo.col]
-        self.rels_of = audit.grouped(rel_label)
+        self.rels_of = attack.grouped(rel_label)
         self.blocks: dict[int, _CleanupBlock] = {}
 
     def linked(self, cell: int) -> np.ndarray:
@@ -891,23 +904,31 @@ class _Cleanup:
             )
         return self.blocks[label]
 
-    def certificates(self) -> list:
+    def points(self) -> list[attack.BlockPoints]:
         """(cells, points) of each block re-solved: the points reaching its targets' bounds."""
-        return [block.certificate() for block in self.blocks.values() if block.checked]
+        return [block.reaching() for block in self.blocks.values() if block.checked]
 
 
 class _CleanupBlock:
     """A block of `_Cleanup`'s system: its model, and the feasible points found on it."""
 
-    def __init__(self, prob, vars_, rels, targets, truth, withheld) -> None:
+    def __init__(
+        self,
+        prob: attack.Problem,
+        vars_: np.ndarray,
+        rels: np.ndarray,
+        targets: np.ndarray,
+        truth: np.ndarray,
+        withheld: np.ndarray,
+    ) -> None:
         self.cells = prob.cells[vars_]
         self.vars_ = vars_
         self.truth = truth[self.cells]
         self.targets = np.searchsorted(vars_, targets)
-        self.model = audit.Block(prob, vars_, rels, audit.Stats())
+        self.model = attack.Block(prob, vars_, rels, attack.Stats())
         self.fixed = ~withheld[self.cells]
         for local in np.flatnonzero(self.fixed):
-            self.model.fix(local, self.truth[local])
+            self.model.fix(int(local), self.truth[local])
         self.points = [self.truth] if np.isfinite(self.truth).all() else []
         self.checked = False
 
@@ -928,16 +949,17 @@ class _CleanupBlock:
     def safe(self, width: float) -> bool:
         valid = self._valid_points()
         safe = self.model.safe(self.targets, width, valid)
-        self.points.extend(self.model.hull.points[len(valid) :])
+        found = self.model.hull.points if self.model.hull is not None else None
+        self.points.extend((found or [])[len(valid) :])
         self.checked = True
         return safe
 
-    def certificate(self) -> tuple[np.ndarray, np.ndarray]:
+    def reaching(self) -> attack.BlockPoints:
         valid = self._valid_points()
-        hull = audit.Hull(valid[0])
+        hull = attack.Hull(valid[0])
         for x in valid[1:]:
             hull.add(x)
-        return self.cells, hull.certificate(self.targets)
+        return self.cells, hull.reaching(self.targets)
 
 
 def _ups_and_downs(by_col: sp.csc_array, cols: np.ndarray) -> tuple[np.ndarray, sp.csc_array]:

@@ -1,18 +1,19 @@
 """Fixtures for the AppTest pages: one synced sample release per test session.
 
 Every test runs the real app against a temporary KANON_HOME; roles are changed by replacing
-`ui.context.identity`, the one function that says who is asking.
+`kanon.ui.context.identity`, the one function that says who is asking.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from access.roles import Identity
+from kanon.access.roles import Identity
 from tests.app.support import handle_for, publish, published_home
 
 
@@ -38,7 +39,9 @@ def strict_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(
-            reports.suppress, "complementary_with_witnesses", lambda cells, k: (cells, None)
+            reports.suppress,
+            "complementary_with_points",
+            lambda cells, k, visited=False: (cells, None),
         )
         passed = SimpleNamespace(ok=True, proofs=frozenset())
         patch.setattr(reports.audit, "audit", lambda cells, k, **options: passed)
@@ -91,12 +94,29 @@ def as_identity(
 
     accounts = home / "accounts.sqlite"
     existed = accounts.exists()
+    before = _account_names(accounts)
 
     def become(identity: Identity) -> None:
-        monkeypatch.setattr("ui.context.identity", lambda settings: identity)
+        monkeypatch.setattr("kanon.ui.context.identity", lambda settings: identity)
         handle = handle_for(home, identity)
-        monkeypatch.setattr("ui.context.session_handle", lambda: handle)
+        monkeypatch.setattr("kanon.ui.context.session_handle", lambda: handle)
 
     yield become
-    if not existed:  # the shared home stays a fresh install for the tests that expect one
+    # The shared home stays as it was: a fresh install for the tests that expect one, and no
+    # account for developer mode to refuse.
+    if not existed:
         accounts.unlink(missing_ok=True)
+    else:
+        with sqlite3.connect(accounts) as con:
+            added = _account_names(accounts) - before
+            con.executemany("DELETE FROM accounts WHERE name = ?", [(n,) for n in added])
+
+
+def _account_names(path: Path) -> set[str]:
+    if not path.exists():
+        return set()
+    with sqlite3.connect(path) as con:
+        try:
+            return {row[0] for row in con.execute("SELECT name FROM accounts")}
+        except sqlite3.OperationalError:  # the file exists, its tables not yet
+            return set()

@@ -22,15 +22,16 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from access.roles import ADMIN, ANALYST, MANAGER, Identity
 from connectors.catalog import BREAKDOWNS
-from reports import charts, protect, views
+from kanon.access.roles import ADMIN, ANALYST, MANAGER, Identity
+from kanon.store import releases
+from kanon.store.duckdb_store import Store
+from kanon.ui import format
+from kanon.ui.sections import CATEGORY_TITLES
+from reports import charts, views
 from reports.grid import Selection
 from reports.protect import Release
 from reports.status import PUBLISHED, SHOWN_WITHHELD
-from store.db import Store
-from ui import format
-from ui.components import CATEGORY_TITLES
 
 ROOT = Path(__file__).resolve().parents[2]
 TODAY = date(2026, 11, 18)  # a fixed "today", so every run sees the same release
@@ -110,9 +111,9 @@ def _fingerprint(overrides: dict) -> str:
 def handle_for(home: Path, identity: Identity, idle_minutes: int = 30):
     """A real, open OpenID Connect sign-in of `identity` in `home`'s accounts file (the account
     made or brought in line with the identity's roles), as the handle a button captures."""
-    from access.accounts import Accounts
-    from access.sessions import Sessions
-    from ui.context import OIDC_VIA, Handle
+    from kanon.access.accounts import Accounts
+    from kanon.access.sessions import Sessions
+    from kanon.ui.context import OIDC_VIA, Handle
 
     accounts = Accounts(home / "accounts.sqlite")
     if accounts.get(identity.email) is None:
@@ -126,10 +127,11 @@ def handle_for(home: Path, identity: Identity, idle_minutes: int = 30):
 
 
 def open_page(page: str | None = None) -> AppTest:
-    """Run dashboard.py, then switch to `ui/pages/<page>.py` as a person clicking in the sidebar."""
+    """Run dashboard.py, then switch to `kanon/ui/pages/<page>.py` as a person clicking in the
+    sidebar."""
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
     if page is not None:
-        at.switch_page(f"ui/pages/{page}.py").run()
+        at.switch_page(f"kanon/ui/pages/{page}.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -137,12 +139,12 @@ def open_page(page: str | None = None) -> AppTest:
 def open_page_alone(page: str) -> AppTest:
     """Run one page script without dashboard.py: the page must check the role by itself."""
     return AppTest.from_file(
-        str(ROOT / "ui" / "pages" / f"{page}.py"), default_timeout=TIMEOUT
+        str(ROOT / "kanon" / "ui" / "pages" / f"{page}.py"), default_timeout=TIMEOUT
     ).run()
 
 
 def release_of(home: Path) -> Release:
-    release = protect.current(Store(home / "kanon.duckdb"))
+    release = releases.current(Store(home / "kanon.duckdb"))
     assert release is not None
     return release
 

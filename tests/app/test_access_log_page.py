@@ -6,13 +6,13 @@ from datetime import date, timedelta
 
 from streamlit.testing.v1 import AppTest
 
-from access import log
+from kanon.access import log
 
 
 def _section() -> None:
-    from access.roles import developer_identity
+    from kanon.access.roles import developer_identity
     from kanon.settings import load_settings
-    from ui import people
+    from kanon.ui import people
 
     people.access_log_section(load_settings(), developer_identity())
 

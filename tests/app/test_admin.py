@@ -9,11 +9,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from access import log
-from access.roles import developer_identity
 from connectors.base import ConnectorError, Usage
+from kanon.access import log
+from kanon.access.roles import developer_identity
+from kanon.store.duckdb_store import Store
 from kanon.sync import SyncReport
-from store.db import Store
 from tests.app import support
 
 
@@ -29,7 +29,7 @@ def own_home(tmp_path: Path, home: Path) -> Path:
 def admin_in(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
     """Every role (as in developer mode, without its banner) over `home`."""
     monkeypatch.setenv("KANON_HOME", str(home))
-    monkeypatch.setattr("ui.context.identity", lambda settings: developer_identity())
+    monkeypatch.setattr("kanon.ui.context.identity", lambda settings: developer_identity())
 
 
 def test_admin_sees_release_info_and_sync_history(as_identity, home):
@@ -55,7 +55,7 @@ def test_non_admins_cannot_open_it_even_directly(as_identity):
 
 
 def _navigation(identity):
-    from ui.navigation import allowed
+    from kanon.ui.navigation import allowed
 
     return allowed(identity)
 
@@ -76,7 +76,7 @@ def test_a_failed_sync_says_why_and_keeps_the_release(monkeypatch, own_home):
         def usage(self):
             return Usage()
 
-    monkeypatch.setattr("ui.admin.make_connector", lambda settings, source: Broken())
+    monkeypatch.setattr("kanon.ui.admin_panels.make_connector", lambda settings, source: Broken())
     at = support.open_page("admin")
     at.button(key="sync_now").click().run()
     assert not at.exception
@@ -101,8 +101,10 @@ def test_a_sync_reports_progress_then_its_outcome(monkeypatch, own_home):
         assert settings.home == own_home and connector == "connector for sample"
         return SyncReport(7, "sample", 10, 1234, 0, 0, 0, 1.5, {"k": 10, "cells": 99})
 
-    monkeypatch.setattr("ui.admin.sync", fake_sync)
-    monkeypatch.setattr("ui.admin.make_connector", lambda s, source: f"connector for {source}")
+    monkeypatch.setattr("kanon.ui.admin_panels.sync", fake_sync)
+    monkeypatch.setattr(
+        "kanon.ui.admin_panels.make_connector", lambda s, source: f"connector for {source}"
+    )
     at = support.open_page("admin")
     at.button(key="sync_now").click().run()
     assert not at.exception and not at.error

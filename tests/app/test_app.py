@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from access.accounts import Accounts
-from access.roles import (
+from kanon.access.accounts import Accounts
+from kanon.access.roles import (
     ANALYST,
     DOWNLOAD,
     MANAGER,
@@ -16,9 +16,9 @@ from access.roles import (
     developer_identity,
     may,
 )
+from kanon.ui import format, messages, pickers
+from kanon.ui.navigation import allowed
 from tests.app import support
-from ui import components, format
-from ui.navigation import allowed
 
 
 def test_a_bad_setting_stops_start_up_naming_it(dev, monkeypatch):
@@ -30,7 +30,7 @@ def test_a_bad_setting_stops_start_up_naming_it(dev, monkeypatch):
 
 def test_developer_mode_shows_its_banner_and_every_page(dev):
     at = support.open_page()
-    assert [w.value for w in at.warning][0] == components.DEVELOPER_BANNER
+    assert [w.value for w in at.warning][0] == messages.DEVELOPER_BANNER
     assert any(format.plain("developer (sign-in off)") in c.value for c in at.sidebar.caption)
     titles = [p.title for p in allowed(developer_identity())]
     assert titles[-2:] == ["Privacy", "Admin"] and "Overview" in titles
@@ -101,5 +101,5 @@ def test_a_tampered_link_says_so_and_shows_the_default(dev):
     at.query_params["grain"] = "year"
     at.run()
     assert not at.exception and any("cannot show" in w.value for w in at.warning)
-    assert at.sidebar.selectbox(key="range_preset").value == components.DEFAULT_PRESET
+    assert at.sidebar.selectbox(key="range_preset").value == pickers.DEFAULT_PRESET
     assert len(at.metric) == 7

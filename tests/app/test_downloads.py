@@ -11,10 +11,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from kanon.ui import downloads, format
 from reports import charts, export, views
 from reports.status import PUBLISHED
 from tests.app import support
-from ui import downloads, format
 
 PAGES = {
     "technology": ("browsers", "devices", "operating_systems"),

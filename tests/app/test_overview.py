@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 from streamlit.proto.Metric_pb2 import Metric as MetricProto
 
-from access import log
-from access.roles import DEVELOPER_EMAIL
+from kanon.access import log
+from kanon.access.roles import DEVELOPER_EMAIL
+from kanon.ui import downloads, format, messages, pickers
 from reports import charts, export, views
 from tests.app import support
-from ui import components, downloads, format
 
 
 def test_overview_shows_kpis_with_changes_and_the_snapped_range(dev):
@@ -22,7 +22,7 @@ def test_overview_shows_kpis_with_changes_and_the_snapped_range(dev):
     selection = support.default_selection(release)
     cards = views.kpis(release, selection)
 
-    assert components.DEVELOPER_BANNER in [w.value for w in at.warning]
+    assert messages.DEVELOPER_BANNER in [w.value for w in at.warning]
     assert at.title[0].value == "Overview"
     assert f"**{format.showing(selection)}**" in [m.value for m in at.markdown]
     assert "28 whole days" in format.showing(selection)
@@ -103,7 +103,7 @@ def test_presets_snap_to_whole_periods(dev, preset, grain, days):
     at.radio(key="grain").set_value(grain).run()
     assert not at.exception
     release = support.release_of(dev)
-    last = components.last_settled(release)
+    last = pickers.last_settled(release)
     first = last - timedelta(days=days - 1)
     if preset == "Last 12 months":
         first = (pd.Timestamp(last) - pd.DateOffset(months=12) + pd.Timedelta(days=1)).date()
@@ -119,7 +119,7 @@ def test_custom_range_is_limited_to_the_release(dev):
     picker = at.date_input(key="range_custom")
     release = support.release_of(dev)
     assert picker.min == min(release.periods("day"))
-    assert picker.max == components.last_settled(release)
+    assert picker.max == pickers.last_settled(release)
     first = min(release.periods("day"))
     picker.set_value((first, first)).run()
     assert not at.exception
@@ -159,7 +159,7 @@ def test_analyst_sees_the_overview_without_a_download(as_identity):
     at = support.open_page()
     assert len(at.metric) == 7
     assert not at.get("download_button")
-    assert components.DEVELOPER_BANNER not in [w.value for w in at.warning]
+    assert messages.DEVELOPER_BANNER not in [w.value for w in at.warning]
 
 
 def test_manager_downloads_exactly_what_the_page_shows(as_identity, home):
@@ -170,7 +170,7 @@ def test_manager_downloads_exactly_what_the_page_shows(as_identity, home):
 
     release = support.release_of(home)
     selection = support.default_selection(release)
-    from ui.context import load_settings
+    from kanon.ui.context import load_settings
 
     settings = load_settings()
     build = downloads.csv_builder(settings, support.MANAGER_ID, release, "overview", selection)
@@ -196,7 +196,7 @@ def test_manager_downloads_exactly_what_the_page_shows(as_identity, home):
 def test_the_download_itself_refuses_an_analyst(as_identity, home):
     release = support.release_of(home)
     selection = support.default_selection(release)
-    from ui.context import load_settings
+    from kanon.ui.context import load_settings
 
     build = downloads.csv_builder(
         load_settings(), support.ANALYST_ID, release, "overview", selection

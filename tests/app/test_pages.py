@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from kanon.ui import format
 from reports import views
 from tests.app import support
-from ui import format
 
 
 def test_pages_are_shown_by_week_with_titles(dev):
@@ -44,7 +44,7 @@ def test_month_grain_and_back(dev):
 def test_a_day_grain_chosen_elsewhere_becomes_week_here(dev):
     at = support.open_page()
     assert at.radio(key="grain").value == "day"
-    at.switch_page("ui/pages/top_pages.py").run()
+    at.switch_page("kanon/ui/pages/top_pages.py").run()
     assert at.radio(key="grain_week_month").value == "week"
     assert not at.exception
 

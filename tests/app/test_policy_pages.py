@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from policy import request_log
-from policy.property_check import FAIL, PASS, SKIP, WARN, Finding, PropertyReport, save_report
+from kanon.policy import request_log
+from kanon.policy.property_check import FAIL, PASS, SKIP, WARN, Finding, PropertyReport, save_report
 from tests.app import support
 
 CHECKED_AT = "2026-11-30T08:15:00+00:00"

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from ui import context
+from kanon.ui import context
 
 
 @pytest.fixture

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from access import log, setup
-from access.accounts import Accounts
-from access.roles import ADMIN, ANALYST, MANAGER
-from access.throttle import ACCOUNT_LIMIT
+from kanon.access import log, setup
+from kanon.access.accounts import Accounts
+from kanon.access.roles import ADMIN, ANALYST, MANAGER
+from kanon.access.throttle import ACCOUNT_LIMIT
+from kanon.ui import context, downloads, format, navigation
 from tests.app import support
-from ui import context, downloads, format, navigation
 
 PASSWORD = "correct horse battery"
 
@@ -88,7 +88,7 @@ def test_an_analyst_sees_charts_and_no_download(install):
     assert not at.get("download_button")
     assert any("ana" in c.value and "analyst" in c.value for c in at.sidebar.caption)
     assert "Admin" not in [page.title for page in navigation.allowed(identity_of(at))]
-    admin = AppTest.from_file(str(support.ROOT / "ui/pages/admin.py"))  # reached directly
+    admin = AppTest.from_file(str(support.ROOT / "kanon/ui/pages/admin.py"))  # reached directly
     admin.session_state[context.TOKEN] = at.session_state[context.TOKEN]
     admin.run(timeout=support.TIMEOUT)
     assert admin.error and not admin.button and not admin.metric
@@ -124,7 +124,7 @@ def test_a_manager_gets_the_download_and_it_is_logged(install):
 def test_only_an_admin_reaches_admin(install):
     at = sign_in(app().run(), "ada")
     assert [t.value for t in at.title] == ["Privacy"]  # admins: privacy, settings and sync
-    at.switch_page("ui/pages/admin.py").run()
+    at.switch_page("kanon/ui/pages/admin.py").run()
     assert [t.value for t in at.title] == ["Admin"] and at.button(key="sync_now")
     [accounts] = [d.value for d in at.dataframe if "Signs in with" in d.value.columns]
     names = set(accounts["Name"])
@@ -254,8 +254,8 @@ def test_developer_mode_refuses_a_release_from_ga4(install, monkeypatch):
 
 
 def test_the_access_log_download_makes_hostile_names_inert(install):
+    from kanon.ui import people
     from reports.export import read_summary
-    from ui import people
 
     # Only text that could be an account name is logged as one: this one could (an email).
     sign_in(app().run(), '=HYPERLINK("http://evil")@x.no', "not the password")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from kanon.ui import format
 from reports import charts, views
 from tests.app import support
-from ui import format
 
 SCRIPT = "<script>alert(1)</script> / referral"
 FORMULA = '=HYPERLINK("http://x","y") / referral'
@@ -84,7 +84,7 @@ def test_the_range_follows_the_person_from_page_to_page(dev):
     at = support.open_page()
     at.selectbox(key="range_preset").set_value("Last 90 days")
     at.radio(key="grain").set_value("week").run()
-    at.switch_page("ui/pages/sources.py").run()
+    at.switch_page("kanon/ui/pages/sources.py").run()
     assert at.selectbox(key="range_preset").value == "Last 90 days"
     assert at.radio(key="grain").value == "week"
     assert "whole weeks" in at.markdown[0].value

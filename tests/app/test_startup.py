@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from reports import protect
-from ui import context, data, startup
+from kanon.store import releases
+from kanon.ui import context, data, startup
 
 
 def test_the_release_is_loaded_once_at_start_up_and_served_from_the_cache(dev, monkeypatch):
     data._release.clear()
     data.release_info.clear()
     loads = []
-    real = protect.current_at
-    monkeypatch.setattr(protect, "current_at", lambda store: loads.append(store) or real(store))
+    real = releases.current_at
+    monkeypatch.setattr(releases, "current_at", lambda store: loads.append(store) or real(store))
     startup.warm_up()
     assert len(loads) == 1
     release = data.current_release(context.current_settings())

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from access.roles import ROLES, Identity
+from kanon.access.roles import ROLES, Identity
 from tests.app import support
 
 HOLD = """
@@ -33,8 +33,8 @@ def own_home(tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> Pat
     monkeypatch.setenv("KANON_HOME", str(copy))
     monkeypatch.chdir(copy.parent)
     everyone = Identity("ada@example.com", frozenset(ROLES))  # every page, not developer mode
-    monkeypatch.setattr("ui.context.identity", lambda settings: everyone)
-    from ui import data
+    monkeypatch.setattr("kanon.ui.context.identity", lambda settings: everyone)
+    from kanon.ui import data
 
     data.forget()
     data._release.clear()

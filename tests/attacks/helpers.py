@@ -4,6 +4,7 @@ independent attacker (its own relations, built with plain loops) to cross-check 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
@@ -12,7 +13,7 @@ from scipy.optimize import linprog
 
 from connectors.catalog import ADDITIVE, BREAKDOWNS, OVERVIEW
 from reports import shape, suppress
-from reports.audit import required_width
+from reports.attack import required_width
 from reports.cells import FIGURES, KEY, SITE_TOTAL
 from reports.grid import days_of, period_start
 from reports.relations import OVERCOUNT, RESIDUAL, RESIDUALS
@@ -222,17 +223,44 @@ def _system(cells: pd.DataFrame, figure: str, unknown: list[int], offset: int):
     return rows
 
 
-def interval(
-    released: pd.DataFrame,
-    row: int,
-    figure: str,
-    shape: bool = True,
-    listing: str = "every-period",
-) -> tuple[float, float]:
-    """Min and max of a withheld cell's figure over all solutions of the published relations.
+@dataclass
+class _System:
+    """The attacker's linear system for one figure (or the linked pair) over a release's
+    withheld cells, built once and solved for any target."""
 
-    With `shape`, the attacker also knows what the table's shape says (`known_visited`: >= 1)
-    and that engaged sessions <= sessions in every cell (both figures solved at once)."""
+    unknown: list[int]
+    figures: list[str]
+    a_eq: np.ndarray | None
+    b_eq: list[float] | None
+    a_ub: np.ndarray | None
+    b_ub: list[float] | None
+    bounds: list[tuple[float, float | None]]
+
+    def interval(self, row: int, figure: str) -> tuple[float, float]:
+        if self.a_eq is None and self.a_ub is None:
+            return 0.0, np.inf
+        cost = np.zeros(len(self.bounds))
+        cost[self.figures.index(figure) * len(self.unknown) + self.unknown.index(row)] = 1.0
+        system = {
+            "A_eq": self.a_eq,
+            "b_eq": self.b_eq,
+            "A_ub": self.a_ub,
+            "b_ub": self.b_ub,
+            "bounds": self.bounds,
+            "method": "highs",
+        }
+        low = linprog(cost, **system)
+        high = linprog(-cost, **system)
+        assert low.status == 0, "the published relations must have a solution"
+        return float(low.fun), (np.inf if high.status == 3 else float(-high.fun))
+
+
+def system(
+    released: pd.DataFrame, figure: str, shape: bool = True, listing: str = "every-period"
+) -> _System:
+    """The system an attacker solves for `figure`'s withheld cells. With `shape`, the attacker
+    also knows what the table's shape says (`known_visited`: >= 1) and that engaged sessions
+    <= sessions in every cell (both figures solved at once)."""
     cells = released.reset_index(drop=True)
     unknown = list(np.flatnonzero(cells["status"].isin(WITHHELD).to_numpy()))
     n = len(unknown)
@@ -240,7 +268,7 @@ def interval(
     rows = []
     for j, name in enumerate(figures):
         rows += _system(cells, name, unknown, j * n)
-    bounds = [(0.0, None)] * (n * len(figures))
+    bounds: list[tuple[float, float | None]] = [(0.0, None)] * (n * len(figures))
     if shape:
         visited = known_visited(cells, listing)
         for j, name in enumerate(figures):
@@ -250,8 +278,6 @@ def interval(
                     bounds[j * n + i] = (1.0, None)
         if len(figures) == 2:
             rows += [({i: 1.0, n + i: -1.0}, "<=", 0.0) for i in range(n)]
-    if not rows:
-        return 0.0, np.inf
     width = n * len(figures)
     a_eq, b_eq, a_ub, b_ub = [], [], [], []
     for coeffs, sense, rhs in rows:
@@ -265,20 +291,27 @@ def interval(
             sign = 1.0 if sense == "<=" else -1.0
             a_ub.append(sign * dense)
             b_ub.append(sign * rhs)
-    cost = np.zeros(width)
-    cost[figures.index(figure) * n + unknown.index(row)] = 1.0
-    system = {
-        "A_eq": np.array(a_eq) if a_eq else None,
-        "b_eq": b_eq or None,
-        "A_ub": np.array(a_ub) if a_ub else None,
-        "b_ub": b_ub or None,
-        "bounds": bounds,
-        "method": "highs",
-    }
-    low = linprog(cost, **system)
-    high = linprog(-cost, **system)
-    assert low.status == 0, "the published relations must have a solution"
-    return float(low.fun), (np.inf if high.status == 3 else float(-high.fun))
+    return _System(
+        unknown,
+        figures,
+        np.array(a_eq) if a_eq else None,
+        b_eq or None,
+        np.array(a_ub) if a_ub else None,
+        b_ub or None,
+        bounds,
+    )
+
+
+def interval(
+    released: pd.DataFrame,
+    row: int,
+    figure: str,
+    shape: bool = True,
+    listing: str = "every-period",
+) -> tuple[float, float]:
+    """Min and max of a withheld cell's figure over all solutions of the attacker's system."""
+    cells = released.reset_index(drop=True)
+    return system(cells, figure, shape, listing).interval(row, figure)
 
 
 def exposed(
@@ -287,10 +320,11 @@ def exposed(
     """Every (row, figure, low, high) of a PRIMARY cell the attacker pins down; `shape=False`
     is the attacker before issue 27, who knew only the published figures and their sums."""
     cells = released.reset_index(drop=True)
+    systems = {figure: system(cells, figure, shape, listing) for figure in ADDITIVE}
     found = []
     for row in np.flatnonzero((cells["status"] == PRIMARY).to_numpy()):
         for figure in ADDITIVE:
-            low, high = interval(cells, row, figure, shape, listing)
+            low, high = systems[figure].interval(row, figure)
             counts = figure in ("sessions", "views", "engaged_sessions")
             inside = counts and low >= 1 - 1e-6 and high <= k - 1 + 1e-6
             if high - low < required_width(figure, k) - 1e-6 or inside:

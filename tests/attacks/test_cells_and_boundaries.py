@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reports.audit import audit, required_width
+from reports.attack import required_width
+from reports.audit import audit
 from reports.cells import FIGURES, KEY
 from reports.status import PRIMARY, PUBLISHED, WITHHELD
 from tests.attacks.helpers import (

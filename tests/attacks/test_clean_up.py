@@ -68,15 +68,15 @@ def test_points_moving_a_cell_published_again_are_dropped():
     would move it, and are dropped."""
     for seed in SEEDS:
         cells = small_week(seed)
-        truth, witnesses = suppress.complementary_with_witnesses(cells, K)
+        truth, found = suppress.complementary_with_points(cells, K)
         published = ~truth["status"].isin(WITHHELD).to_numpy()
         for figure in ADDITIVE:
             values = truth[figure].to_numpy(dtype=float)
-            for rows, points in witnesses.points[figure]:
-                cells_of = witnesses.cells[rows]  # the search's rows are the release's rows
+            for rows, points in found.points[figure]:
+                cells_of = found.cells[rows]  # the search's rows are the release's rows
                 fixed = published[cells_of]
                 expected = np.nan_to_num(values[cells_of[fixed]])[:, None]
                 assert np.allclose(points[fixed], expected, atol=1e-6), (seed, figure)
         full = audit(blank(truth), K)
-        checked = audit(blank(truth), K, witnesses=witnesses)
+        checked = audit(blank(truth), K, points=found)
         assert full.ok and checked.ok and checked.proofs == full.proofs

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ui.admin import bigquery_usage
+from kanon.ui.admin_panels import bigquery_usage
 
 
 def history(**columns) -> pd.DataFrame:

@@ -17,8 +17,8 @@ import pytest
 from connectors.bigquery import MIN_BILLED_BYTES, OverBudget
 from connectors.sample import SampleConnector
 from kanon.settings import Settings
+from kanon.store.duckdb_store import Store
 from kanon.sync import sync
-from store.db import Store
 from tests.bigquery.conftest import TODAY, clock, connector_for
 from tests.emulator.bigquery_fake import BigQueryFake
 from tests.emulator.ga4_emulator import service_account_key

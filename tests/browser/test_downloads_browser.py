@@ -11,13 +11,13 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from access.accounts import Accounts
-from access.roles import ANALYST, MANAGER
+from kanon.access.accounts import Accounts
+from kanon.access.roles import ANALYST, MANAGER
+from kanon.ui import format
 from reports import export
 from reports.status import SHOWN_WITHHELD
 from tests.app.support import published_home
 from tests.browser.support import console_errors, dashboard, settle, sign_in
-from ui import format
 
 pytestmark = pytest.mark.browser
 

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from access.accounts import Accounts
-from access.roles import ANALYST
+from kanon.access.accounts import Accounts
+from kanon.access.roles import ANALYST
+from kanon.ui import format, pickers
 from reports import views
 from tests.app.support import published_home, release_of
 from tests.browser.support import BASE_PATH_PROBE, CHROMIUM, CHROMIUM_ARGS, IDLE, dashboard
-from ui import components, format
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -50,10 +50,10 @@ def server(request, tmp_path_factory) -> Iterator[tuple[str, Path]]:
 def showing(home: Path) -> dict[tuple[str, str], str]:
     """The caption each (range, grain) of the route must show: the page's own words."""
     release = release_of(home)
-    last = components.last_settled(release)
+    last = pickers.last_settled(release)
     expected = {}
     for _, preset, grain in ROUTE:
-        first, end = components._preset_range(preset, last)
+        first, end = pickers._preset_range(preset, last)
         selection = views.select(release, grain.lower(), first, end)
         expected[(preset, grain)] = format.showing(selection)
     return expected

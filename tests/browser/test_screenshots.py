@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from access.accounts import Accounts
-from access.roles import ADMIN
+from kanon.access.accounts import Accounts
+from kanon.access.roles import ADMIN
 from tests.app.support import published_home
 from tests.browser.support import console_errors, dashboard, settle
 

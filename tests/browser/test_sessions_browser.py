@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from access import log
-from access.accounts import Accounts
-from access.roles import ANALYST, MANAGER
+from kanon.access import log
+from kanon.access.accounts import Accounts
+from kanon.access.roles import ANALYST, MANAGER
 from tests.app.support import published_home
 from tests.browser.support import console_errors, dashboard, settle, sign_in, sign_out
 

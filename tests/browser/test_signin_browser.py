@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from access import setup
-from access.accounts import Accounts
-from access.roles import ADMIN, ANALYST, MANAGER
+from kanon.access import setup
+from kanon.access.accounts import Accounts
+from kanon.access.roles import ADMIN, ANALYST, MANAGER
 from tests.app.support import published_home
 from tests.browser.support import console_errors, dashboard, free_port, settle, sign_out
 from tests.browser.support import sign_in as signing_in

@@ -312,6 +312,8 @@ def test_a_failed_sync_keeps_the_last_good_release(synced, tmp_path):
     assert status == ("failed", "network went away")
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(1200)  # two full audits solve sessions and engaged sessions as one system
 def test_audit_passes_on_the_published_release_and_fails_on_a_leaky_one(synced, tmp_path):
     result = kanon(synced, "audit")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from access import log, setup
+from kanon.access import log, setup
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from access.accounts import Accounts
+from kanon.access.accounts import Accounts
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery"

@@ -20,8 +20,8 @@ from connectors.ga4 import GA4Connector, QuotaExhausted
 from connectors.sample import SampleConnector
 from kanon.settings import Settings
 from kanon.sources import summary_facts
+from kanon.store.duckdb_store import Store
 from kanon.sync import SyncReport, sync
-from store.db import Store
 from tests.emulator.ga4_emulator import GA4Emulator
 from tests.ga4.conftest import FAST, TODAY
 

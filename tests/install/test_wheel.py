@@ -103,3 +103,13 @@ def test_the_wheel_finds_the_committed_sample_property_without_kanon_sample(inst
     code = "from connectors.sample_property import load_definition as d; print(d()['rhythm'])"
     python = installed / "bin" / "python"
     assert "sessions_per_day" in run(python, "-c", code, cwd=tmp_path, env=env)
+
+
+@pytest.mark.slow
+def test_the_wheel_installs_four_top_level_packages(installed, tmp_path):
+    """What the project brief put at the top, and everything Kanon adds under `kanon`."""
+    # Every file the wheel installed, by its first folder; `..` is the `kanon` script in bin/.
+    code = "from importlib.metadata import files; print(*{f.parts[0] for f in files('kanon')})"
+    found = set(run(installed / "bin" / "python", "-c", code, cwd=tmp_path).split())
+    packages = {name for name in found if name != ".." and not name.endswith(".dist-info")}
+    assert packages == {"connectors", "kanon", "reports", "sample_data"}

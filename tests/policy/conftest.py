@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from connectors.sample import SampleConnector
-from policy.config import HotjarConfig, PropertyConfig, Retry
+from kanon.policy.config import HotjarConfig, PropertyConfig, Retry
 from tests.emulator.admin_emulator import AdminProperty
 from tests.emulator.ga4_emulator import GA4Emulator, service_account_key
 from tests.emulator.hotjar_fake import HotjarData, HotjarFake

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from access.accounts import Accounts
+from kanon.access.accounts import Accounts
 from kanon.cli import main
-from policy import request_log
-from policy.property_check import load_report
+from kanon.policy import request_log
+from kanon.policy.property_check import load_report
 
 
 @pytest.fixture

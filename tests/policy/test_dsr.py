@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from policy import dsr, google, request_log
-from policy.config import DsrConfig, PolicyError
+from kanon.policy import dsr, google, request_log
+from kanon.policy.config import DsrConfig, PolicyError
 from tests.emulator.admin_emulator import EDIT, token_scopes
 
 EMAIL = "Person@Example.com"

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from policy.hotjar import HotjarClient, HotjarError, summary
+from kanon.policy.hotjar import HotjarClient, HotjarError, summary
 
 
 def client(config, **options) -> HotjarClient:

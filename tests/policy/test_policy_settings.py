@@ -1,12 +1,12 @@
-"""The policy's settings: defaults, environment lists, and what they become in policy.config."""
+"""The policy's settings: defaults, environment lists, what they become in kanon.policy.config."""
 
 from __future__ import annotations
 
 import pytest
 
+from kanon.policy.config import CHECKS, HOTJAR_API_URL, PolicyError
 from kanon.policy_setup import dsr_config, hotjar_config, property_config
 from kanon.settings import SettingsError, load_settings
-from policy.config import CHECKS, HOTJAR_API_URL, PolicyError
 
 
 @pytest.fixture(autouse=True)

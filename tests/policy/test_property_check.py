@@ -7,8 +7,8 @@ from pathlib import Path
 from google.auth.credentials import AnonymousCredentials
 
 from connectors.ga4_auth import load_credentials
-from policy.config import PropertyConfig
-from policy.property_check import (
+from kanon.policy.config import PropertyConfig
+from kanon.policy.property_check import (
     EXIT_BROKEN,
     EXIT_NOT_RUN,
     EXIT_OK,

@@ -10,8 +10,8 @@ import threading
 
 import pytest
 
-from policy import dsr, request_log
-from policy.config import DsrConfig, PolicyError
+from kanon.policy import dsr, request_log
+from kanon.policy.config import DsrConfig, PolicyError
 
 
 class Chatty:
@@ -30,7 +30,7 @@ class Chatty:
 
 
 def test_only_named_receipt_fields_are_logged(tmp_path):
-    from policy.config import HotjarConfig
+    from kanon.policy.config import HotjarConfig
 
     hotjar = HotjarConfig(org_id="1", site_id="777", client_id="c", client_secret="s")
     config = DsrConfig(folder=tmp_path / "policy", property=None, hotjar=hotjar)

@@ -1,4 +1,4 @@
-"""access/: the allow-list, passwords, sessions, throttling, the set-up code and OIDC rules."""
+"""kanon/access/: the allow-list, passwords, sessions, throttling, the set-up code, OIDC rules."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import stat
 
 import pytest
 
-from access import log, oidc, setup
-from access.accounts import AccountError, password_problem
-from access.roles import ADMIN, ANALYST, MANAGER, RoleError
-from access.sessions import Sessions
-from access.signin import WRONG, Gate
-from access.throttle import (
+from kanon.access import log, oidc, setup
+from kanon.access.accounts import AccountError, password_problem
+from kanon.access.gate import WRONG, Gate
+from kanon.access.roles import ADMIN, ANALYST, MANAGER, RoleError
+from kanon.access.sessions import Sessions
+from kanon.access.throttle import (
     ACCOUNT_LIMIT,
     ADDRESS_DELAY,
     ADDRESS_LIMIT,

@@ -11,12 +11,12 @@ from datetime import date
 
 import pytest
 
-from access import accounts as accounts_module
-from access import log, setup, signin
-from access.accounts import AccountError, could_be_name, loggable_name
-from access.roles import ADMIN, ANALYST
-from access.signin import WRONG, Gate
-from access.throttle import ACCOUNT_LIMIT, ADDRESS_LIMIT, Throttle, address_key
+from kanon.access import accounts as accounts_module
+from kanon.access import log, setup
+from kanon.access.accounts import AccountError, could_be_name, loggable_name
+from kanon.access.gate import WRONG, Gate
+from kanon.access.roles import ADMIN, ANALYST
+from kanon.access.throttle import ACCOUNT_LIMIT, ADDRESS_LIMIT, Throttle, address_key
 from kanon.private import make_private
 
 PASSWORD = "correct horse battery"
@@ -45,7 +45,7 @@ def verifications(monkeypatch) -> list[str]:
 def pauses(monkeypatch) -> list[float]:
     """The delays an address's failures impose, recorded instead of slept."""
     slept: list[float] = []
-    monkeypatch.setattr(signin, "pause", slept.append)
+    monkeypatch.setattr("kanon.access.gate.pause", slept.append)
     return slept
 
 

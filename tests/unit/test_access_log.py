@@ -1,4 +1,4 @@
-"""access/log.py: an entry appended by another process while the log is purged is kept."""
+"""kanon/access/log.py: an entry appended by another process while the log is purged is kept."""
 
 import subprocess
 import sys
@@ -6,11 +6,11 @@ import time
 from datetime import date
 from pathlib import Path
 
-from access import log
+from kanon.access import log
 
 ROOT = Path(__file__).resolve().parents[2]
 
-APPEND = "import sys; from pathlib import Path; from access import log; " \
+APPEND = "import sys; from pathlib import Path; from kanon.access import log; " \
          "log.event(Path(sys.argv[1]), 'ada@example.no', log.SIGN_IN)"  # fmt: skip
 
 

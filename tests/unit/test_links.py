@@ -1,9 +1,9 @@
-"""ui/links.py: query strings that open a view, read back exactly, and bad ones named."""
+"""kanon/ui/links.py: query strings that open a view, read back exactly, and bad ones named."""
 
 from datetime import date
 
-from ui.components import PRESETS
-from ui.links import Link, parse, query, slug
+from kanon.ui.links import Link, parse, query, slug
+from kanon.ui.pickers import PRESETS
 
 PRESET_NAMES = list(PRESETS)
 

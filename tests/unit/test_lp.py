@@ -16,7 +16,7 @@ model = lp.Model(sp.csr_array(np.array([[1.0, 1.0]])), row_low=np.array([3.0]),
 first = model.solve()
 model.set_cost(np.array([0, 1]), np.array([2.0, 1.0]))
 again = model.solve()
-print("after", first[0], first[1].tolist(), again[0], again[1].tolist())
+print("after", first[0].value, first[1].tolist(), again[0].value, again[1].tolist())
 """
 
 

@@ -3,11 +3,12 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
+from kanon.store import releases
+from kanon.store.duckdb_store import Store, replace_release
 from reports import protect
 from reports.cells import COLUMNS, FIGURES, SITE_TOTAL
 from reports.grid import Window
 from reports.status import GA4_OTHER, PRIMARY, PUBLISHED, WITHHELD
-from store.db import Store, replace_release
 
 TODAY = date(2026, 11, 29)
 WINDOW = Window.on(TODAY, retention_months=14, settle_days=3)
@@ -164,7 +165,7 @@ def _two_weeks(users_by_day: dict[date, dict[str, int]], gap: int = 0) -> pd.Dat
 def test_frozen_withheld_cells_start_from_their_raw_figures(monkeypatch):
     """A later sync fills the blanked figures of frozen cells from the raw store (and residuals
     from their relation) instead of solving an LP over every frozen block."""
-    from reports import audit
+    from reports import attack, audit
 
     monday = date(2026, 11, 2)
     days = {monday + timedelta(days=i): {"Chrome": 300, "Firefox": 40, "Lynx": 3} for i in range(9)}
@@ -175,7 +176,7 @@ def test_frozen_withheld_cells_start_from_their_raw_figures(monkeypatch):
     def no_lp(*args, **kwargs):
         raise AssertionError("frozen cells were filled by an LP")
 
-    monkeypatch.setattr(audit, "feasible_point", no_lp)
+    monkeypatch.setattr(attack, "feasible_point", no_lp)
     later = Window.on(monday + timedelta(days=12), 14, 3)
     second = protect.protect(raw, k=10, window=later, previous=first)
     frozen = second.cells[second.cells["period"] <= first.cells["period"].max()]
@@ -184,7 +185,7 @@ def test_frozen_withheld_cells_start_from_their_raw_figures(monkeypatch):
 
 
 def test_revised_raw_figures_of_frozen_cells_are_not_trusted(monkeypatch):
-    from reports import audit
+    from reports import attack, audit
 
     monday = date(2026, 11, 2)
     days = {monday + timedelta(days=i): {"Chrome": 300, "Firefox": 40, "Lynx": 3} for i in range(9)}
@@ -193,8 +194,8 @@ def test_revised_raw_figures_of_frozen_cells_are_not_trusted(monkeypatch):
     )
     revised = _two_weeks({d: {**b, "Lynx": 7} for d, b in days.items()})  # late hits, totals too
     calls = []
-    real = audit.feasible_point
-    monkeypatch.setattr(audit, "feasible_point", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = attack.feasible_point
+    monkeypatch.setattr(attack, "feasible_point", lambda *a, **k: calls.append(1) or real(*a, **k))
     second = protect.protect(
         revised, k=10, window=Window.on(monday + timedelta(days=12), 14, 3), previous=first
     )
@@ -214,7 +215,7 @@ def test_a_built_release_reads_like_a_stored_one(tmp_path):
     store = Store(tmp_path / "kanon.duckdb")
     with store.transaction() as con:
         replace_release(con, built.cells, {"release_id": 1, "k": 10})
-    stored = protect.current(store)
+    stored = releases.current(store)
     for column in ("breakdown", "grain", "category"):
         assert built.cells[column].dtype == stored.cells[column].dtype, column
     pd.testing.assert_frame_equal(built.cells, stored.cells, check_dtype=False)

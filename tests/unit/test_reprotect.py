@@ -10,12 +10,13 @@ import duckdb
 
 from connectors.sample import SampleConnector
 from kanon.settings import load_settings
+from kanon.store import releases
+from kanon.store.duckdb_store import Store
 from kanon.sync import sync
 from reports import protect as protection
 from reports.audit import audit
 from reports.cells import KEY
 from reports.status import EMPTY, PUBLISHED, WITHHELD
-from store.db import Store
 
 DAY = date(2025, 6, 1)
 
@@ -32,13 +33,13 @@ def test_an_old_release_is_protected_again_at_the_next_sync(tmp_path):
     sync(settings, SampleConnector(scale=0.1, today=DAY))
     store = Store(settings.store_path)
     _as_old_release(settings.store_path)
-    old = protection.current(store)
+    old = releases.current(store)
     assert protection.model_of(old.info) == 1
     assert protection.listing_of(old.info) == protection.VISITED
     assert not (old.cells["status"] == EMPTY).any()
 
     sync(settings, SampleConnector(scale=0.1, today=DAY + timedelta(days=1)))
-    new = protection.current(store)
+    new = releases.current(store)
     assert protection.model_of(new.info) == protection.MODEL
     assert protection.listing_of(new.info) == protection.EVERY_PERIOD
     assert (new.cells["status"] == EMPTY).any()
@@ -56,7 +57,7 @@ def test_the_audit_reads_an_old_release_as_listing_visited_cells_only(tmp_path):
     settings = load_settings(home=tmp_path, retention_months=1, developer_mode=False)
     sync(settings, SampleConnector(scale=0.1, today=DAY))
     _as_old_release(settings.store_path)
-    old = protection.current(Store(settings.store_path))
+    old = releases.current(Store(settings.store_path))
     visited = audit(old.cells, old.k, listing=protection.listing_of(old.info))
     listed = audit(old.cells, old.k, listing=protection.EVERY_PERIOD)
     assert visited.counts["sensitive"] == listed.counts["sensitive"]

@@ -1,8 +1,9 @@
-"""store/db.py: a store written by an earlier Kanon opens and gains the columns added since."""
+"""kanon/store/duckdb_store.py: a store written by an earlier Kanon opens and gains the columns
+added since."""
 
 import duckdb
 
-from store.db import Store
+from kanon.store.duckdb_store import Store
 
 
 def test_a_store_from_before_time_zones_gains_the_column(tmp_path):
@@ -30,7 +31,7 @@ def _release(cells):
 def test_a_release_replaces_the_last_and_an_older_keyed_table_loses_its_key(tmp_path):
     from datetime import date
 
-    from store.db import replace_release
+    from kanon.store.duckdb_store import replace_release
 
     path = tmp_path / "kanon.duckdb"
     with duckdb.connect(str(path)) as con:  # release_cells as Kanon wrote it before this change
@@ -62,7 +63,7 @@ def test_a_release_holding_a_cell_twice_is_refused_and_the_last_kept(tmp_path):
 
     import pytest
 
-    from store.db import StoreError, replace_release
+    from kanon.store.duckdb_store import StoreError, replace_release
 
     store = Store(tmp_path / "kanon.duckdb")
     day = date(2026, 11, 2)
@@ -81,8 +82,8 @@ def test_raw_cells_after_upsert_are_the_newest_figures_inside_the_window(tmp_pat
 
     import pandas as pd
 
+    from kanon.store.duckdb_store import raw_cells_after_upsert, upsert
     from reports.cells import COLUMNS
-    from store.db import raw_cells_after_upsert, upsert
 
     def cells(rows):
         frame = pd.DataFrame(rows, columns=["grain", "period", "category", "sessions"])
@@ -111,7 +112,7 @@ def test_raw_cells_after_upsert_are_the_newest_figures_inside_the_window(tmp_pat
 def test_raw_cells_can_leave_out_what_the_release_already_published(tmp_path):
     from datetime import date
 
-    from store.db import raw_cells_after_upsert, replace_release, upsert
+    from kanon.store.duckdb_store import raw_cells_after_upsert, replace_release, upsert
 
     day = date(2026, 2, 2)
     raw = _release([("browsers", "day", day, c, 20.0, None) for c in ("Firefox", "Lynx")])
@@ -158,7 +159,7 @@ def test_a_new_release_rewrites_only_what_changed_and_ends_equal_to_it(tmp_path,
     period gone and one added, a category added; the stored release equals each exactly."""
     from datetime import date
 
-    from store.db import replace_release
+    from kanon.store.duckdb_store import replace_release
 
     d1, d2, d3, w1 = date(2026, 2, 2), date(2026, 2, 3), date(2026, 2, 4), date(2026, 2, 2)
     base = [("browsers", "day", d1, "Firefox", 30, "published"),
@@ -189,17 +190,17 @@ def test_a_release_whose_changed_periods_were_missed_is_written_whole(tmp_path, 
                                                                        caplog):  # fmt: skip
     from datetime import date
 
-    from store import db
+    from kanon.store import duckdb_store
 
     day = date(2026, 2, 2)
     store = Store(tmp_path / "kanon.duckdb")
     first = _full_release([("browsers", "day", day, "Firefox", 30, "published")])
     with store.transaction() as con:
-        db.replace_release(con, first, {"release_id": 1, "k": 10})
-    monkeypatch.setattr(db, "_write_changed_periods", lambda con, new, row_hash: None)
+        duckdb_store.replace_release(con, first, {"release_id": 1, "k": 10})
+    monkeypatch.setattr(duckdb_store, "_write_changed_periods", lambda con, new, row_hash: None)
     second = _full_release([("browsers", "day", day, "Firefox", 31, "published")])
     with store.transaction() as con:
-        db.replace_release(con, second, {"release_id": 2, "k": 10})
+        duckdb_store.replace_release(con, second, {"release_id": 2, "k": 10})
     stored = _stored(store)
     assert stored.equals(_wanted(second, list(stored.columns)))
     assert "writing it whole" in caplog.text

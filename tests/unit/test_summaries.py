@@ -15,7 +15,7 @@ import pytest
 from scipy.optimize import linprog
 
 from connectors.catalog import BREAKDOWNS, Breakdown
-from reports import audit, export, protect, relations, views, workbook
+from reports import attack, audit, export, protect, relations, views, workbook
 from reports.cells import SITE_TOTAL
 from reports.grid import Window
 from reports.status import PUBLISHED, WITHHELD
@@ -152,7 +152,7 @@ def test_the_other_row_reveals_nothing_the_release_does_not(release, monkeypatch
     withheld = cells["status"].isin(WITHHELD).to_numpy()
     rel = relations.build(cells)
     for figure in ("sessions", "views"):
-        prob = audit.problem(rel, figure, withheld, cells[figure].to_numpy(dtype=float))
+        prob = attack.problem(rel, figure, withheld, cells[figure].to_numpy(dtype=float))
         for row in other.itertuples():
             mine = cells.iloc[prob.cells]
             in_period = (

@@ -18,20 +18,20 @@ ROOT = Path(__file__).resolve().parents[2]
 DAY = date(2025, 6, 1)
 SLOW_SECONDS = 4.0  # stretches protect, as a large property would
 
-# Reads the store as ui/data.py does, in its own process (DuckDB locks the file per process),
+# Reads the store as kanon/ui/data.py does, in its own process (DuckDB locks the file per process),
 # until told to stop; prints how many reads it made and the longest wait for the store.
 READER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from reports import protect
+    from kanon.store import releases
     store, ready, stop = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
     longest, reads = 0.0, 0
     while not stop.exists():
         started = time.monotonic()
-        info = protect.release_info_at(store)  # opens the store: waits while a sync writes
+        info = releases.release_info_at(store)  # opens the store: waits while a sync writes
         longest = max(longest, time.monotonic() - started)
-        assert info is not None and protect.current_at(store) is not None
+        assert info is not None and releases.current_at(store) is not None
         reads += 1
         ready.touch()
         time.sleep(0.05)
@@ -44,13 +44,13 @@ READER = textwrap.dedent(
 def test_the_store_stays_readable_throughout_a_long_sync(tmp_path, monkeypatch):
     settings = load_settings(home=tmp_path, retention_months=1)  # a small release, quickly
     sync(settings, SampleConnector(scale=0.1, today=DAY))  # a release for the dashboard
-    real_protect = protect.protect_with_witnesses
+    real_protect = protect.protect_with_points
 
     def slow_protect(*args, **kwargs):
         time.sleep(SLOW_SECONDS)
         return real_protect(*args, **kwargs)
 
-    monkeypatch.setattr(protect, "protect_with_witnesses", slow_protect)
+    monkeypatch.setattr(protect, "protect_with_points", slow_protect)
     ready, stop = tmp_path / "ready", tmp_path / "stop"
     reader = subprocess.Popen(
         [sys.executable, "-c", READER, str(settings.store_path), str(ready), str(stop)],

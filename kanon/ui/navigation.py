@@ -1,0 +1,125 @@
+"""The pages, the section each sits in, and the action a role needs to see it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+import streamlit as st
+
+from kanon.access.roles import ADMINISTER, READ_PRIVACY, VIEW, Identity, may
+
+WANTED = "_kanon_wanted_page"  # the page address opened before signing in
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    script: str  # relative to dashboard.py
+    title: str
+    icon: str
+    url_path: str
+    section: str
+    action: str
+
+
+PAGES: tuple[PageSpec, ...] = (
+    PageSpec(
+        "kanon/ui/pages/overview.py",
+        "Overview",
+        ":material/dashboard:",
+        "overview",
+        "Dashboard",
+        VIEW,
+    ),
+    PageSpec(
+        "kanon/ui/pages/top_pages.py", "Pages", ":material/article:", "pages", "Dashboard", VIEW
+    ),
+    PageSpec(
+        "kanon/ui/pages/sources.py",
+        "Sources",
+        ":material/call_split:",
+        "sources",
+        "Dashboard",
+        VIEW,
+    ),
+    PageSpec(
+        "kanon/ui/pages/technology.py",
+        "Technology",
+        ":material/devices:",
+        "technology",
+        "Dashboard",
+        VIEW,
+    ),
+    PageSpec(
+        "kanon/ui/pages/countries.py",
+        "Countries",
+        ":material/public:",
+        "countries",
+        "Dashboard",
+        VIEW,
+    ),
+    PageSpec(
+        "kanon/ui/pages/engagement.py",
+        "Engagement",
+        ":material/timer:",
+        "engagement",
+        "Dashboard",
+        VIEW,
+    ),
+    PageSpec(
+        "kanon/ui/pages/privacy.py",
+        "Privacy",
+        ":material/shield_lock:",
+        "privacy",
+        "About the data",
+        READ_PRIVACY,
+    ),
+    PageSpec(
+        "kanon/ui/pages/admin.py",
+        "Admin",
+        ":material/admin_panel_settings:",
+        "admin",
+        "Admin",
+        ADMINISTER,
+    ),
+)
+
+
+def allowed(identity: Identity) -> list[PageSpec]:
+    return [spec for spec in PAGES if may(identity, spec.action)]
+
+
+def pages_for(identity: Identity) -> dict[str, list[st.Page]]:
+    """`st.navigation`'s sections, holding only the pages this identity may open.
+
+    Every page keeps its own address (`/overview` too): the root address is a hidden start
+    page that moves on to the first page this identity may open, keeping the query string.
+    """
+    sections: dict[str, list[st.Page]] = {}
+    pages = []
+    for spec in allowed(identity):
+        page = st.Page(spec.script, title=spec.title, icon=spec.icon, url_path=spec.url_path)
+        sections.setdefault(spec.section, []).append(page)
+        pages.append(page)
+    if pages:
+        start = st.Page(
+            lambda: _go_on(pages),
+            title="Kanon",
+            url_path="start",
+            default=True,
+            visibility="hidden",
+        )
+        next(iter(sections.values())).insert(0, start)
+    return sections
+
+
+def remember_requested_page() -> None:
+    """Before sign-in: the page whose address was opened, so signing in lands there."""
+    url = st.context.url or ""
+    st.session_state[WANTED] = urlparse(url).path.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _go_on(pages: list[st.Page]) -> None:
+    wanted = st.session_state.pop(WANTED, None)
+    target = next((page for page in pages if page.url_path == wanted), pages[0])
+    st.switch_page(target, query_params=st.query_params.to_dict())

@@ -1,0 +1,24 @@
+"""Overview: the site's KPI cards against the previous period, and its trend."""
+
+import streamlit as st
+
+from kanon.ui import data, downloads, figures, page, sections
+from reports.views import HEADLINE_FIGURES, LABELS
+
+TREND_METRICS = list(HEADLINE_FIGURES)
+
+view = page.start("Overview", "overview")
+sections.kpi_cards(data.kpis(view.query), view.selection.grain, view.release.k)
+
+metric = st.segmented_control(
+    "Trend",
+    TREND_METRICS,
+    default="users",
+    required=True,
+    format_func=lambda name: LABELS[name],
+    key="overview_metric",
+    persist_state="session",
+)
+sections.plot(figures.site_trend(view.query, metric or "users"), key="trend-overview")
+st.caption("The dashed line is the previous run of periods, aligned period by period.")
+downloads.download_button(view, "overview")

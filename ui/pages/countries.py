@@ -1,6 +1,0 @@
-"""Countries: where visits come from, by GA4's country."""
-
-from ui import components, page
-
-view = page.start("Countries", "countries")
-components.breakdown_section(view, "countries")
