@@ -118,7 +118,14 @@ def floors(cells: pd.DataFrame, listing: str = "every-period") -> np.ndarray:
         holed = absent[TABLE].drop_duplicates().assign(holed=True)
         telling &= keys[TABLE].merge(holed, on=TABLE, how="left")["holed"].notna().to_numpy()
     visited = telling & cells["status"].isin(WITHHELD).to_numpy()
-    scope = np.array([BREAKDOWNS[b].scope for b in keys["breakdown"]], dtype=object)
+    return visited_floors(keys["breakdown"].to_numpy(), visited)
+
+
+def visited_floors(breakdowns: np.ndarray, visited: np.ndarray) -> np.ndarray:
+    """Per cell and ADDITIVE figure: `VISITED_FLOOR` of its breakdown's scope where `visited`,
+    else 0."""
+    found = np.zeros((len(breakdowns), len(ADDITIVE)))
+    scope = np.array([BREAKDOWNS[str(b)].scope for b in breakdowns], dtype=object)
     for name, figures in VISITED_FLOOR.items():
         for figure, least in figures.items():
             found[visited & (scope == name), ADDITIVE.index(figure)] = least

@@ -248,15 +248,10 @@ def _complete(
 def _visited_floors(frame: pd.DataFrame, truth: np.ndarray) -> np.ndarray:
     """`shape.VISITED_FLOOR` for every cell GA4 returned (not residual or `(other)` rows),
     wherever the true figures meet it: what a release listing only visited cells tells."""
-    found = np.zeros(truth.shape)
     category = frame["category"].astype(str)
     returned = ~category.isin([*RESIDUALS, GA4_OTHER_CATEGORY]).to_numpy()
     returned &= frame["status"].astype(str).ne(EMPTY).to_numpy()
-    scope = frame["breakdown"].astype(str).map(lambda b: BREAKDOWNS[b].scope).to_numpy()
-    for name, figures in shape.VISITED_FLOOR.items():
-        for figure, least in figures.items():
-            i = ADDITIVE.index(figure)
-            found[returned & (scope == name), i] = least
+    found = shape.visited_floors(frame["breakdown"].astype(str).to_numpy(), returned)
     known = ~np.isnan(truth)
     found[known] = np.minimum(found[known], truth[known])
     return found
