@@ -207,7 +207,8 @@ def _after_publishing(
         report.warnings.append(
             f"the access log {settings.access_log_path.name} could not be purged of entries "
             f"before {window_start} ({type(error).__name__}: {error}); the release was "
-            "published. Fix or remove the unreadable line, then run `kanon purge`."
+            "published. Make the file readable and writable by Kanon (or move it away), then run "
+            "`kanon purge`."
         )
     if progress is not None:
         try:
