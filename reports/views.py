@@ -192,7 +192,7 @@ def kpis(release: Release, selection: Selection) -> list[Kpi]:
     for name in HEADLINE_FIGURES:
         label = LABELS[name]
         if name == "users":
-            label = f"Visitors per {selection.grain} (average)"
+            label = f"{label} per {selection.grain} (average)"
         cards.append(
             Kpi(name, label, now.get(name), before.get(name), int(now.get("withheld_periods", 0)))
         )

@@ -183,7 +183,7 @@ def table_columns(name: str, grain: str, texts: tuple[str, ...] = ()) -> dict:
         CATEGORY_TITLES[name]: st.column_config.TextColumn(width="medium"),
         **{f: _figure_column(FIGURE[f]) for f in (*TABLE_FIGURES, *ENGAGEMENT_FIGURES)},
         "users": st.column_config.NumberColumn(
-            f"Visitors per {grain}",
+            f"{LABELS['users']} per {grain}",
             help=f"Average of the published {grain}ly counts; visitors never add up.",
             format="localized",
         ),
