@@ -8,8 +8,9 @@ from pathlib import Path
 
 import streamlit as st
 
+from kanon.i18n import _
 from kanon.private import make_private
-from kanon.ui import context, messages, navigation, signin_page
+from kanon.ui import context, language, messages, navigation, signin_page
 
 # A file served by Kanon itself: a `:material/...` favicon would make every visitor's browser
 # fetch it from Google's font servers.
@@ -26,13 +27,14 @@ settings = context.settings_or_stop()
 make_private(settings.home)  # umask 077, lax modes under KANON_HOME fixed (once per process)
 providers = context.providers_or_stop(settings)
 identity = context.identity(settings)
+language.apply(settings, identity)  # the account's choice, else the browser's, else the setting
 # a sign-in or sign-out just made here: Kanon's server sets or clears the cookie
 signin_page.go_on()
 if identity.developer:
     messages.developer_banner()
 refused = context.told()  # a download refused at its click since the last run
 if refused:
-    st.error(refused, icon=":material/block:")
+    st.error(_(refused), icon=":material/block:")
 
 sections = navigation.pages_for(identity)
 if not sections:
@@ -50,6 +52,7 @@ if not sections:
 
 current = st.navigation(sections)
 messages.identity_caption(identity)
+language.picker(settings, identity)
 signin_page.sign_out_button(settings, identity)
 messages.stale_banner(settings)
 current.run()

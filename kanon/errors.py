@@ -19,6 +19,7 @@ that raises it:
     │   ├── SyncRunning
     │   └── SourceRefused
     ├── AccountError (ValueError)       kanon.access.accounts
+    ├── PreferenceError (ValueError)    kanon.access.preferences
     ├── OidcConfigError (ValueError)    kanon.access.oidc
     ├── RoleError (ValueError)          kanon.access.roles
     ├── PolicyError                     kanon.policy.config

@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     bigquery_time_zone: str = Field("UTC", description="the property's reporting time zone")
     expected_data_retention: str = "FOURTEEN_MONTHS"
     stale_after_hours: int = Field(36, ge=1)
+    default_language: Literal["nb", "en"] = Field(
+        "nb", description="the dashboard's language when neither the account nor the browser says"
+    )
     developer_mode: bool = False
     idle_timeout_minutes: int = Field(30, ge=1, le=24 * 60, description="idle time before sign-in")
     session_lifetime_hours: int = Field(

@@ -5,15 +5,21 @@ legends (the whole name, escaped, is in the hover), a legend has one entry per r
 plot so long names never run into each other, numbers carry thousands separators, and a
 category has one colour in every chart (hashed from its name into a fixed palette).
 
-Numbers use the dashboard's one convention (see `kanon/ui/format.py`): `,` between thousands and `.`
-before decimals, as the page's English text does. A Norwegian spreadsheet gets its own
-convention from the `excel-nb` CSV, where numbers are read by a machine.
+Words and marks come from a `Wording` (the dashboard makes one per language in
+`kanon/ui/figures.py`): its `gettext` translates the chart's texts, `separators` are Plotly's
+decimal mark and thousands separator (the page's own, from Babel), and `period` names a period on
+the axis ("uke 49", "des. 2026"): Plotly's own month names would need its locale scripts, which
+Streamlit does not ship, so the dashboard writes the tick labels itself. The default is English
+with Plotly's own date ticks.
 """
 
 from __future__ import annotations
 
 import hashlib
 import html
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -40,8 +46,38 @@ DASHES = ("solid", "dot", "dash", "longdash", "dashdot")
 SITE_COLOUR, PREVIOUS_COLOUR = "#4E79A7", "#9C9C9C"
 
 TICK_FORMAT = {"day": "%-d %b", "week": "%-d %b", "month": "%b %Y"}  # the range names the year
+MAX_TICKS = 8  # named periods on a time axis: more would overlap at a phone's width
 UNITS = {Kind.PERCENT: " %", Kind.SECONDS: " s"}
 GROUPED = {Kind.COUNT, Kind.SECONDS}  # rates and ratios stay small: no thousands separator
+
+
+def _same(text: str) -> str:
+    return text
+
+
+@dataclass(frozen=True)
+class Wording:
+    """A chart's language: texts through `gettext`, Plotly's `separators` (decimal mark, then
+    thousands), a period's name on the axis (None: Plotly's English date ticks) and the hover's
+    date format (d3)."""
+
+    gettext: Callable[[str], str] = _same
+    separators: str = SEPARATORS
+    period: Callable[[date, str], str] | None = None
+    hover_date: str = "%-d %b %Y"
+
+
+ENGLISH = Wording()
+
+
+def per_grain(words: Wording, label: str, grain: str) -> str:
+    """`Visits per week`: whole phrases per grain, so a translation may order its words."""
+    _ = words.gettext
+    if grain == "day":
+        return _("{figure} per day").format(figure=label)
+    if grain == "week":
+        return _("{figure} per week").format(figure=label)
+    return _("{figure} per month").format(figure=label)
 
 
 def display_label(text: str) -> str:
@@ -87,19 +123,22 @@ def number_format(metric: str) -> tuple[str, str]:
     return f"{grouping}.{figure.decimals}f", UNITS.get(figure.kind, "")
 
 
-def site_trend_chart(trend: pd.DataFrame, metric: str, grain: str) -> go.Figure:
+def site_trend_chart(
+    trend: pd.DataFrame, metric: str, grain: str, words: Wording = ENGLISH
+) -> go.Figure:
     """The site's figure per period, the previous run of periods dashed beside it."""
+    _ = words.gettext
     figure = go.Figure()
     current = trend[metric].where(trend["status"] == PUBLISHED)
     figure.add_trace(
         go.Scatter(
             x=trend["period"],
             y=current,
-            name="Selected period",
+            name=_("Selected period"),
             mode="lines+markers",
             line={"color": SITE_COLOUR},
             connectgaps=False,
-            hovertemplate=_hover("Selected period", "y", metric),
+            hovertemplate=_hover(_("Selected period"), "y", metric),
         )
     )
     previous_column = f"{metric}_previous"
@@ -108,15 +147,16 @@ def site_trend_chart(trend: pd.DataFrame, metric: str, grain: str) -> go.Figure:
             go.Scatter(
                 x=trend["period"],
                 y=trend[previous_column],
-                name="Previous period",
+                name=_("Previous period"),
                 mode="lines",
                 line={"dash": "dash", "color": PREVIOUS_COLOUR},
                 connectgaps=False,
-                hovertemplate=_hover("Previous period", "y", metric),
+                hovertemplate=_hover(_("Previous period"), "y", metric),
             )
         )
-    _layout(figure, f"{LABELS.get(metric, metric)} per {grain}", metric, value_axis="y")
-    figure.update_xaxes(tickformat=TICK_FORMAT[grain])
+    title = per_grain(words, _(LABELS.get(metric, metric)), grain)
+    _layout(figure, title, metric, value_axis="y", words=words)
+    _time_axis(figure, trend["period"], grain, words)
     _legend_below(figure, per_row=2)
     return figure
 
@@ -126,7 +166,9 @@ def listed(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[~frame["other"].astype(bool)] if "other" in frame else frame
 
 
-def category_trend_chart(cells: pd.DataFrame, metric: str, grain: str, top: int = 8) -> go.Figure:
+def category_trend_chart(
+    cells: pd.DataFrame, metric: str, grain: str, top: int = 8, words: Wording = ENGLISH
+) -> go.Figure:
     """One line per leading category; withheld periods are gaps in the line.
 
     Each trace's `meta` is the category's `display_label`, naming it whatever its legend says.
@@ -161,14 +203,19 @@ def category_trend_chart(cells: pd.DataFrame, metric: str, grain: str, top: int 
                 hovertemplate=_hover("%{customdata}", "y", metric),
             )
         )
-    title = f"{LABELS.get(metric, metric)} per {grain}, top {len(leaders)}"
-    _layout(figure, title, metric, value_axis="y")
-    figure.update_xaxes(tickformat=TICK_FORMAT[grain])
+    _ = words.gettext
+    title = _("{title}, top {count}").format(
+        title=per_grain(words, _(LABELS.get(metric, metric)), grain), count=len(leaders)
+    )
+    _layout(figure, title, metric, value_axis="y", words=words)
+    _time_axis(figure, cells["period"], grain, words)
     _legend_below(figure, per_row=1)
     return figure
 
 
-def category_bar_chart(table: pd.DataFrame, metric: str, top: int = 15) -> go.Figure:
+def category_bar_chart(
+    table: pd.DataFrame, metric: str, top: int = 15, words: Wording = ENGLISH
+) -> go.Figure:
     """Leading categories over the selection; only published figures have bars.
 
     Bars sit at numbered places, so two names alike for their first 60 characters stay two
@@ -189,7 +236,7 @@ def category_bar_chart(table: pd.DataFrame, metric: str, top: int = 15) -> go.Fi
             hovertemplate=_hover("%{customdata}", "x", metric, separator="<br>"),
         )
     )
-    _layout(figure, LABELS.get(metric, metric), metric, value_axis="x")
+    _layout(figure, words.gettext(LABELS.get(metric, metric)), metric, value_axis="x", words=words)
     figure.update_yaxes(
         tickmode="array",
         tickvals=places,
@@ -206,13 +253,31 @@ def _hover(name: str, axis: str, metric: str, separator: str = ": ") -> str:
     return f"{name}{separator}%{{{axis}:{fmt}}}{unit}<extra></extra>"
 
 
-def _layout(figure: go.Figure, title: str, metric: str, value_axis: str) -> None:
+def _time_axis(figure: go.Figure, periods: pd.Series, grain: str, words: Wording) -> None:
+    """Dates on the x axis: Plotly's English ticks, or each period named by `words.period`
+    (at most `MAX_TICKS` of them, evenly spaced), and the hover's date in the same language."""
+    if words.period is None:
+        figure.update_xaxes(tickformat=TICK_FORMAT[grain])
+        return
+    days = sorted({pd.Timestamp(p).date() for p in periods.dropna()})
+    shown = days[:: max(1, -(-len(days) // MAX_TICKS))]
+    figure.update_xaxes(
+        tickmode="array",
+        tickvals=shown,
+        ticktext=[words.period(d, grain) for d in shown],
+        hoverformat=words.hover_date,
+    )
+
+
+def _layout(
+    figure: go.Figure, title: str, metric: str, value_axis: str, words: Wording = ENGLISH
+) -> None:
     figure.update_layout(
         title=title,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         height=HEIGHT,
         hovermode="x unified",
-        separators=SEPARATORS,
+        separators=words.separators,
         showlegend=len(figure.data) > 1,
     )
     _, unit = number_format(metric)

@@ -36,7 +36,14 @@ FIGURE_COLUMNS = EXPORTED  # figure -> its CSV column (connectors.figures), in t
 GA4_FLAGS = ("subject_to_thresholding", "data_loss_from_other_row", "sampled")
 NOT_A_SUM = "—"  # the Other row's visitors: distinct counts do not add up across rows
 OTHER_STATUS = "not listed: the site total minus the listed rows"
-PROMISE = (
+
+
+def N_(text: str) -> str:
+    """Marks a text for the translation catalogs (`kanon/i18n.py`); returns it unchanged."""
+    return text
+
+
+PROMISE = N_(
     "No number shown or downloaded — nor any sum or difference of such numbers — reveals a "
     "count of fewer than {k} visitors."
 )
@@ -132,7 +139,7 @@ def provenance(
     workbook's About sheet). With a report: its cells, shares withheld and GA4's flags too."""
     built = release.info.get("created_at")
     facts_of_file: dict[str, object] = {
-        "what": "Kanon summary: protected aggregate statistics of the website",
+        "what": N_("Kanon summary: protected aggregate statistics of the website"),
         "report": f"{report} ({BREAKDOWNS[report].title})" if report else "all reports",
         "first_day": selection.first_day,
         "last_day": selection.last_day,
@@ -144,7 +151,9 @@ def provenance(
         "property_id": facts.property_id or "none (offline sample property)",
         "release_built": _moment(built) if built is not None else "unknown",
         "file_generated": _moment(generated or datetime.now()),
-        "not_listed": "categories withheld in every period are folded into 'Other (not listed)'",
+        "not_listed": N_(
+            "categories withheld in every period are folded into 'Other (not listed)'"
+        ),
     }
     if report is not None:
         facts_of_file.update(report_facts(release, report, selection))

@@ -4,12 +4,18 @@ the CSV files (`reports.export.summary`), so every number is the one the dashboa
 Numbers are numbers with a format, dates are dates, withheld cells are the text `withheld`, and
 every text is written as a string cell (never a formula, URL or number), so a hostile page title
 stays inert text.
+
+The workbook speaks its downloader's language through `gettext` (the dashboard passes its
+catalog's; English by default): the sheets' names, headings and the About sheet's sentences.
+The About sheet's keys and the report sheets' column names are the CSV's, a contract for
+scripts, in every language.
 """
 
 from __future__ import annotations
 
 import io
 import numbers
+from collections.abc import Callable
 from datetime import date, datetime
 
 import pandas as pd
@@ -17,7 +23,14 @@ import xlsxwriter
 
 from connectors.catalog import BREAKDOWNS
 from connectors.figures import FIGURES, Figure
-from reports.export import Facts, provenance, report_facts, selection_for, summary
+from reports.export import (
+    PROMISE,
+    Facts,
+    provenance,
+    report_facts,
+    selection_for,
+    summary,
+)
 from reports.protect import Release
 from reports.views import select
 
@@ -41,6 +54,10 @@ DATE_FORMAT = "yyyy-mm-dd"
 MIN_WIDTH, MAX_WIDTH = 8, 60
 
 
+def _same(text: str) -> str:
+    return text
+
+
 def summary_workbook(
     release: Release,
     grain: str,
@@ -48,19 +65,22 @@ def summary_workbook(
     last: date,
     facts: Facts,
     generated: datetime | None = None,
+    gettext: Callable[[str], str] = _same,
 ) -> bytes:
-    """The XLSX summary of every report over the whole periods overlapping [first, last]."""
+    """The XLSX summary of every report over the whole periods overlapping [first, last], in
+    the language of `gettext`."""
+    _ = gettext
     selection = select(release, grain, first, last)
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, OPTIONS)
     formats = _Formats(book)
     about = provenance(release, selection, facts, generated=generated)
-    _about_sheet(book, formats, about, release, grain, first, last)
+    _about_sheet(book, formats, about, release, grain, first, last, gettext)
     for name, breakdown in BREAKDOWNS.items():
-        sheet = book.add_worksheet(breakdown.title)
+        sheet = book.add_worksheet(_(breakdown.title)[:31])  # Excel's longest sheet name
         if grain not in breakdown.grains:
-            published = " and ".join(breakdown.grains)
-            sheet.write_string(0, 0, f"The {name} report is published by {published} only.")
+            text = _("The {report} report is published by week and month only.")
+            sheet.write_string(0, 0, text.format(report=_(breakdown.title)))
             sheet.set_column(0, 0, MAX_WIDTH)
             continue
         chosen = selection_for(release, name, grain, first, last)
@@ -78,13 +98,20 @@ class _Formats:
         self.wrap = book.add_format({"text_wrap": True, "valign": "top"})
 
 
-def _about_sheet(book, formats: _Formats, about: dict, release: Release, grain, first, last):
-    sheet = book.add_worksheet("About")
-    sheet.write_string(0, 0, "What", formats.header)
-    sheet.write_string(0, 1, "Value", formats.header)
+def _about_sheet(
+    book, formats: _Formats, about: dict, release: Release, grain, first, last, gettext
+):
+    _ = gettext
+    sheet = book.add_worksheet(_("About"))
+    sheet.write_string(0, 0, _("What"), formats.header)
+    sheet.write_string(0, 1, _("Value"), formats.header)
     row = 1
     for key, value in about.items():
-        sheet.write_string(row, 0, key)
+        if key == "promise":
+            value = _(PROMISE).format(k=release.k)
+        elif isinstance(value, str):
+            value = _(value)  # a catalog sentence, or data that has no translation
+        sheet.write_string(row, 0, key)  # the CSV header's key: a name scripts may read
         _write(sheet, row, 1, value, formats.date if isinstance(value, date) else formats.plain)
         row += 1
     row += 1
@@ -98,7 +125,7 @@ def _about_sheet(book, formats: _Formats, about: dict, release: Release, grain, 
         sheet.write_string(row, column, key, formats.header)
     for name, facts in zip(reports, details, strict=True):
         row += 1
-        sheet.write_string(row, 0, BREAKDOWNS[name].title)
+        sheet.write_string(row, 0, _(BREAKDOWNS[name].title))
         for column, key in enumerate(columns, start=1):
             _write(sheet, row, column, facts.get(key, "—"), formats.plain)
     sheet.freeze_panes(1, 0)

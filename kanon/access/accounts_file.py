@@ -37,6 +37,10 @@ CREATE TABLE IF NOT EXISTS throttle_notes (
     key TEXT PRIMARY KEY,           -- a throttled key whose refusal was logged
     at REAL NOT NULL                -- when: logged again only once the window has passed
 );
+CREATE TABLE IF NOT EXISTS account_preferences (
+    account TEXT PRIMARY KEY REFERENCES accounts(name) ON DELETE CASCADE,
+    language TEXT NOT NULL          -- kanon.i18n.LANGUAGES: the dashboard's language
+);
 """
 
 

@@ -26,8 +26,9 @@ from kanon.access.accounts import (
 from kanon.access.roles import ADMIN
 from kanon.access.sessions import Sessions
 from kanon.access.throttle import SETUP_CODE, Throttle
+from kanon.i18n import N_, _, ngettext
 
-WRONG = "The name or password is wrong."
+WRONG = N_("The name or password is wrong.")
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ class Gate:
             account = self.accounts.verify_password(name.strip(), password)
         if account is None:  # the reserved failure stands
             log.event(self.log_path, who, log.SIGN_IN_FAILED, address=_shown(address))
-            return Outcome(message=WRONG)
+            return Outcome(message=_(WRONG))
         self.throttle.succeeded(name, reservation)
         return self.open_session(account, address, via="password")
 
@@ -101,11 +102,11 @@ class Gate:
             pause(reservation.delay)
         if self.accounts.has_admin():
             self.throttle.release(reservation)
-            return Outcome(message="An admin exists already: sign in instead.")
+            return Outcome(message=_("An admin exists already: sign in instead."))
         if not setup.code_matches(self.home, code):  # an empty code never matches
             log.event(self.log_path, loggable_name(name), log.SIGN_IN_FAILED,
                       reason="set-up code", address=_shown(address))  # fmt: skip
-            return Outcome(message="That is not the set-up code printed on Kanon's console.")
+            return Outcome(message=_("That is not the set-up code printed on Kanon's console."))
         try:  # checks that no admin exists and creates this one in one transaction
             account = self.accounts.add_first_admin(name, password)
         except AccountError as error:
@@ -128,5 +129,8 @@ def _shown(address: str | None) -> str | None:
 
 def waiting(seconds: float) -> str:
     minutes = math.ceil(seconds / 60)
-    unit = "minute" if minutes == 1 else "minutes"
-    return f"Too many failed attempts. Try again in {minutes} {unit}."
+    return ngettext(
+        "Too many failed attempts. Try again in {minutes} minute.",
+        "Too many failed attempts. Try again in {minutes} minutes.",
+        minutes,
+    ).format(minutes=minutes)

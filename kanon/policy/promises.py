@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kanon.i18n import N_
 from kanon.policy.property_check import FAIL, PASS, SKIP, WARN, Finding, PropertyReport
 
 
@@ -34,11 +35,15 @@ PROMISES = (
     Promise(
         "A person may ask for their data to be shown or deleted.",
         (),
-        "An admin looks up or deletes it in Hotjar and GA4 with `kanon dsr`; each request is "
-        "logged without the person's identifier.",
+        N_(
+            "An admin looks up or deletes it in Hotjar and GA4 with `kanon dsr`; each request "
+            "is logged without the person's identifier."
+        ),
     ),
 )
-RESULT_WORDS = {PASS: "Kept", WARN: "In doubt", FAIL: "Broken", SKIP: "Not checked"}
+# Marked for translation: the Privacy page shows these in the reader's language (the texts of
+# findings come from the property check and stay as it wrote them).
+RESULT_WORDS = {PASS: N_("Kept"), WARN: N_("In doubt"), FAIL: N_("Broken"), SKIP: N_("Not checked")}
 
 
 def promise_rows(report: PropertyReport | None) -> list[dict[str, str]]:
@@ -46,11 +51,13 @@ def promise_rows(report: PropertyReport | None) -> list[dict[str, str]]:
     rows = []
     for promise in PROMISES:
         if not promise.checks:
-            rows.append(_row(promise.text, "By procedure", promise.procedure, ""))
+            rows.append(_row(promise.text, N_("By procedure"), promise.procedure, ""))
             continue
         findings = [f for f in (report.findings if report else []) if f.check in promise.checks]
         if not findings:
-            rows.append(_row(promise.text, "Not checked yet", "No property check has run.", ""))
+            rows.append(
+                _row(promise.text, N_("Not checked yet"), N_("No property check has run."), "")
+            )
             continue
         assert report is not None  # findings come from a report
         worst = next(s for s in (FAIL, SKIP, WARN, PASS) if any(f.status == s for f in findings))
@@ -67,4 +74,9 @@ def _public(finding: Finding) -> str:
 
 
 def _row(promise: str, result: str, found: str, checked_at: str) -> dict[str, str]:
-    return {"Promise": promise, "Result": result, "What Kanon found": found, "Checked": checked_at}
+    return {
+        N_("Promise"): promise,
+        N_("Result"): result,
+        N_("What Kanon found"): found,
+        N_("Checked"): checked_at,
+    }

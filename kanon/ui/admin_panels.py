@@ -10,6 +10,7 @@ import streamlit as st
 
 from kanon.access import log
 from kanon.access.roles import ADMINISTER, Identity, may
+from kanon.i18n import _
 from kanon.settings import Settings
 from kanon.sources import make_connector
 from kanon.sync import sync
@@ -20,10 +21,13 @@ from kanon.ui.messages import denied
 def release_cards(info: dict) -> None:
     """What was published last: threshold, size, and how much is withheld."""
     cards = [
-        ("Threshold k", info.get("k")),
-        ("Cells", info.get("cells")),
-        (f"Withheld: fewer than {info.get('k')} visitors", info.get("withheld_primary")),
-        ("Withheld: protects another cell", info.get("withheld_secondary")),
+        (_("Threshold k"), info.get("k")),
+        (_("Cells"), info.get("cells")),
+        (
+            _("Withheld: fewer than {k} visitors").format(k=info.get("k")),
+            info.get("withheld_primary"),
+        ),
+        (_("Withheld: protects another cell"), info.get("withheld_secondary")),
     ]
     for column, (label, value) in zip(st.columns(4), cards, strict=True):
         column.metric(label, format.figure(_number(value), "count"), border=True)
@@ -31,8 +35,12 @@ def release_cards(info: dict) -> None:
     created_at: Any = info.get("created_at")  # a timestamp, as the store wrote it
     created = pd.Timestamp(created_at)
     st.caption(
-        f"Release {info.get('release_id')} from {format.plain(info.get('source'))}, published "
-        f"{created:%Y-%m-%d %H:%M}; covers {format.span(first, last)}."
+        _("Release {release} from {source}, published {when}; covers {range}.").format(
+            release=info.get("release_id"),
+            source=format.plain(info.get("source")),
+            when=format.moment(created.to_pydatetime()),
+            range=format.span(first, last),
+        )
     )
 
 
@@ -49,7 +57,7 @@ def run_sync(settings: Settings, identity: Identity, source: str) -> None:
     if not may(identity, ADMINISTER):
         denied(ADMINISTER)
         return
-    bar = st.progress(0.0, text="Starting the sync…")
+    bar = st.progress(0.0, text=_("Starting the sync…"))
 
     def progress(fraction: float, message: str) -> None:
         bar.progress(min(max(float(fraction), 0.0), 1.0), text=message)
@@ -59,8 +67,10 @@ def run_sync(settings: Settings, identity: Identity, source: str) -> None:
     except Exception as error:  # any failure: the sync rolled back, the old release stands
         bar.empty()
         st.error(
-            f"The sync failed: {format.plain(error)}\n\nNothing was published; the previous "
-            "release is unchanged and still shown.",
+            _(
+                "The sync failed: {error}\n\nNothing was published; the previous release is "
+                "unchanged and still shown."
+            ).format(error=format.plain(error)),
             icon=":material/sync_problem:",
         )
         return
@@ -88,14 +98,19 @@ def bigquery_usage(history: pd.DataFrame) -> list[str]:
         recent["bytes_billed"] if "bytes_billed" in recent.columns else recent["bytes_processed"]
     )
     return [
-        f"BigQuery: the last sync processed {_gigabytes(last['bytes_processed'])}; the last 30 "
-        f"days' syncs processed {_gigabytes(recent['bytes_processed'].sum())} and billed "
-        f"{_gigabytes(billed.sum())} (bigquery_max_bytes caps each query)."
+        _(
+            "BigQuery: the last sync processed {last}; the last 30 days' syncs processed "
+            "{processed} and billed {billed} (bigquery_max_bytes caps each query)."
+        ).format(
+            last=_gigabytes(last["bytes_processed"]),
+            processed=_gigabytes(recent["bytes_processed"].sum()),
+            billed=_gigabytes(billed.sum()),
+        )
     ]
 
 
 def _gigabytes(value: Any) -> str:
-    return f"{float(value) / 1e9:,.2f} GB"
+    return _("{gigabytes} GB").format(gigabytes=format.number(float(value) / 1e9, 2))
 
 
 def sync_outcome() -> None:
@@ -116,7 +131,7 @@ def check_property(settings: Settings) -> None:
     try:
         report = checks.check_property(property_config(settings), load_credentials())
     except (PolicyError, ConnectorError, ValueError) as error:
-        st.error(f"Could not check the property: {format.plain(error)}")
+        st.error(_("Could not check the property: {error}").format(error=format.plain(error)))
         return
     checks.save_report(report, last_check_path(settings))
     text = "\n".join(f"- {format.plain(line.strip())}" for line in report.lines())
@@ -137,17 +152,19 @@ def dsr_log(settings: Settings, identity: Identity) -> None:
         return
     entries = request_log.read(settings.policy_folder, settings.dsr_log_retention_days)
     if not entries:
-        st.caption("No data-subject request is logged. Run `kanon dsr lookup|delete` to make one.")
+        st.caption(
+            _("No data-subject request is logged. Run `kanon dsr lookup|delete` to make one.")
+        )
         return
     rows = [
         {
-            "When": entry["when"],
-            "Request": entry["action"],
-            "By": entry.get("by"),
-            "Identifier": entry["subject_kind"],
-            "Person (salted hash)": entry["subject_hash"].removeprefix("hmac-sha256:")[:16],
+            _("When"): entry["when"],
+            _("Request"): entry["action"],
+            _("By"): entry.get("by"),
+            _("Identifier"): entry["subject_kind"],
+            _("Person (salted hash)"): entry["subject_hash"].removeprefix("hmac-sha256:")[:16],
             **{tool: part["status"] for tool, part in entry["tools"].items()},
-            "Receipts": "; ".join(
+            _("Receipts"): "; ".join(
                 f"{tool}: {part['message']}" for tool, part in entry["tools"].items()
             ),
         }
@@ -155,6 +172,8 @@ def dsr_log(settings: Settings, identity: Identity) -> None:
     ]
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="dsr-log")
     st.caption(
-        f"Kept {settings.dsr_log_retention_days} days (dsr_log_retention_days). A person is "
-        "stored only as a hash salted per installation: the same person gives the same hash."
+        _(
+            "Kept {days} days (dsr_log_retention_days). A person is stored only as a hash "
+            "salted per installation: the same person gives the same hash."
+        ).format(days=settings.dsr_log_retention_days)
     )

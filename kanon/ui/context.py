@@ -37,16 +37,17 @@ from kanon.access.sessions import (
     oidc_key,
 )
 from kanon.developer import refusal as developer_mode_refusal
+from kanon.i18n import N_, _
 from kanon.settings import Settings, SettingsError, load_settings, settings_file
 from kanon.ui.handoff import CLIENT_HEADER, COOKIE
 
 TOKEN = "_kanon_session"  # a token just signed in here, until the browser has the cookie
-NOTICE = "_kanon_notice"  # a message for the next sign-in page, e.g. after an idle timeout
+NOTICE = "_kanon_notice"  # (text, values) for the next sign-in page, e.g. after an idle timeout
 REFUSAL = "_kanon_refusal"  # why a signed-in OpenID Connect identity holds no role
 LIVE = "_kanon_live"  # this run's sign-in as a Handle, for buttons checked at their click
 PASSWORD, OIDC_VIA, DEVELOPER = "password", "oidc", "developer"
 EXPIRED = "expired"  # access-log action: a sign-in outlived session_lifetime_hours
-ENDED = "Your session has ended. Sign in again."
+ENDED = N_("Your session has ended. Sign in again.")
 _LOG = logging.getLogger(__name__)
 
 
@@ -167,7 +168,7 @@ def identity(settings: Settings) -> Identity:
         if lookup.expired:
             _signed_out(settings, lookup.expired_for, lookup.reason)
         elif lookup.reason == DISABLED:
-            st.session_state[NOTICE] = ENDED
+            st.session_state[NOTICE] = (ENDED, {})
     return ANONYMOUS
 
 
@@ -205,12 +206,18 @@ def _oidc_identity(settings: Settings, user: Mapping) -> Identity:
     return Identity(email, account.active_roles, via=OIDC_VIA)
 
 
-def _notice(settings: Settings, reason: str) -> str:
+def _notice(settings: Settings, reason: str) -> tuple[str, dict[str, int]]:
+    """The sign-in page's notice, translated when shown (the language is chosen later)."""
     if reason == LIFETIME:
         hours = settings.session_lifetime_hours
-        return f"You were signed out: a sign-in lasts at most {hours} hours."
+        return N_("You were signed out: a sign-in lasts at most {hours} hours."), {"hours": hours}
     minutes = settings.idle_timeout_minutes
-    return f"You were signed out after {minutes} minutes without activity."
+    return N_("You were signed out after {minutes} minutes without activity."), {"minutes": minutes}
+
+
+def notice_text(notice: tuple[str, dict[str, int]]) -> str:
+    text, values = notice
+    return _(text).format(**values)
 
 
 def _signed_out(settings: Settings, who: str, reason: str) -> None:
@@ -281,13 +288,15 @@ def identity_at_click(handle: Handle) -> tuple[Identity | None, str]:
 
 
 REASONS = {
-    IDLE: "your session was idle for too long",
-    LIFETIME: "your sign-in is older than a session may last",
-    DISABLED: "your account is disabled",
-    SIGNED_OUT: "you have signed out",
-    UNKNOWN: "your session has ended (signed out, or the account was removed or changed)",
-    "settings": "Kanon's settings changed",
-    "role": "your roles no longer allow it",
+    IDLE: N_("No file: your session was idle for too long."),
+    LIFETIME: N_("No file: your sign-in is older than a session may last."),
+    DISABLED: N_("No file: your account is disabled."),
+    SIGNED_OUT: N_("No file: you have signed out."),
+    UNKNOWN: N_(
+        "No file: your session has ended (signed out, or the account was removed or changed)."
+    ),
+    "settings": N_("No file: Kanon's settings changed."),
+    "role": N_("No file: your roles no longer allow it."),
 }
 
 _TOLD: dict[str, str] = {}  # Streamlit session id -> a refusal to show at its next run

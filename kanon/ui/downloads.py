@@ -18,9 +18,11 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from kanon import i18n
 from kanon.access import log
 from kanon.access.roles import DOWNLOAD, Identity, may
 from kanon.errors import KanonError
+from kanon.i18n import N_, _
 from kanon.settings import Settings
 from kanon.sources import summary_facts
 from kanon.ui import context
@@ -32,11 +34,11 @@ from reports.protect import Release
 XLSX = "xlsx"
 # choice -> (menu text, button text, MIME type, file extension)
 FORMATS = {
-    "plain": ("CSV", "Download CSV", "text/csv", "csv"),
-    "excel-nb": ("CSV for Excel, Norwegian (; and ,)", "Download CSV", "text/csv", "csv"),
+    "plain": (N_("CSV"), N_("Download CSV"), "text/csv", "csv"),
+    "excel-nb": (N_("CSV for Excel, Norwegian (; and ,)"), N_("Download CSV"), "text/csv", "csv"),
     XLSX: (
-        "Workbook of every report (XLSX)",
-        "Download workbook",
+        N_("Workbook of every report (XLSX)"),
+        N_("Download workbook"),
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         "xlsx",
     ),
@@ -55,12 +57,12 @@ def download_button(view: PageView, report: str) -> None:
         return
     selection = view.selection
     choice = st.selectbox(
-        "Download as",
+        _("Download as"),
         list(FORMATS),
-        format_func=lambda name: FORMATS[name][0],
+        format_func=lambda name: _(FORMATS[name][0]),
         key=f"download-format-{report}",
     )
-    _, label, mime, extension = FORMATS[choice or "plain"]
+    _menu, label, mime, extension = FORMATS[choice or "plain"]
     handle = context.session_handle()
     if choice == XLSX:
         build = workbook_builder(
@@ -79,7 +81,7 @@ def download_button(view: PageView, report: str) -> None:
         )
         stem = f"kanon-{report}-{selection.grain}"
     st.download_button(
-        label,
+        _(label),
         data=build,
         file_name=f"{stem}-{selection.first_day}-{selection.last_day}.{extension}",
         mime=mime,
@@ -124,12 +126,16 @@ def workbook_builder(
 ) -> Callable[[], bytes]:
     """The workbook of every report over the page's range and grain, like `csv_builder`."""
     handle = handle or context.session_handle()
+    # The click runs on another thread, which has no reader: the language is the drawing run's.
+    words = i18n.translations(i18n.language()).gettext
 
     def build() -> bytes:
         who = check_at_click(settings, handle, DOWNLOAD, WORKBOOK_REPORT, selection)
         facts = summary_facts(settings, release.info)
         first, last = selection.days
-        payload = workbook.summary_workbook(release, selection.grain, first, last, facts)
+        payload = workbook.summary_workbook(
+            release, selection.grain, first, last, facts, gettext=words
+        )
         _log(settings, who, WORKBOOK_REPORT, selection)
         return payload
 
@@ -159,7 +165,8 @@ def check_at_click(
         end=selection.last_day.isoformat() if selection and selection.last_day else None,
         reason=reason,
     )
-    message = f"No file: {context.REASONS.get(reason, reason)}."
+    # English here (a worker thread has no reader); the page translates it when it shows it
+    message = context.REASONS.get(reason) or f"No file: {reason}."
     context.tell(handle, message)
     raise DownloadRefused(message)
 

@@ -10,23 +10,28 @@ from datetime import datetime, timedelta
 
 import streamlit as st
 
-from kanon.access.roles import ADMINISTER, DOWNLOAD, READ_PRIVACY, VIEW, Identity, describe
+from kanon.access.roles import ADMINISTER, DOWNLOAD, READ_PRIVACY, VIEW, Identity
+from kanon.i18n import N_, _
 from kanon.settings import Settings
 from kanon.ui import data, format
 
-DEVELOPER_BANNER = (
+DEVELOPER_BANNER = N_(
     "Developer mode — sign-in is off; everyone here is an admin. Never use it with real data."
 )
-ACTION_WORDS = {
-    VIEW: "the dashboard",
-    DOWNLOAD: "downloads",
-    ADMINISTER: "settings and sync",
-    READ_PRIVACY: "the privacy page",
+DENIED = {
+    VIEW: N_("Your role does not give access to the dashboard. Ask an admin if you need it."),
+    DOWNLOAD: N_("Your role does not give access to downloads. Ask an admin if you need it."),
+    ADMINISTER: N_(
+        "Your role does not give access to settings and sync. Ask an admin if you need it."
+    ),
+    READ_PRIVACY: N_(
+        "Your role does not give access to the privacy page. Ask an admin if you need it."
+    ),
 }
 
 
 def developer_banner() -> None:
-    st.warning(DEVELOPER_BANNER, icon=":material/construction:")
+    st.warning(_(DEVELOPER_BANNER), icon=":material/construction:")
 
 
 def signed_out(identity: Identity, title: bool = True) -> None:
@@ -35,36 +40,49 @@ def signed_out(identity: Identity, title: bool = True) -> None:
         st.title("Kanon")
     if identity.email:
         st.warning(
-            f"Signed in as {format.plain(identity.email)}, but no role on Kanon's allow-list "
-            "grants you access. Ask an admin.",
+            _(
+                "Signed in as {email}, but no role on Kanon's allow-list grants you access. "
+                "Ask an admin."
+            ).format(email=format.plain(identity.email)),
             icon=":material/lock:",
         )
     else:
         st.info(
-            "Sign in to see Kanon's statistics: open Kanon's start page. For offline work on "
-            "the sample data only, developer mode (`KANON_DEVELOPER_MODE=1`) turns sign-in off.",
+            _(
+                "Sign in to see Kanon's statistics: open Kanon's start page. For offline work on "
+                "the sample data only, developer mode (`KANON_DEVELOPER_MODE=1`) turns sign-in "
+                "off."
+            ),
             icon=":material/lock:",
         )
 
 
 def denied(action: str) -> None:
     st.error(
-        f"Your role does not give access to {ACTION_WORDS.get(action, action)}. "
-        "Ask an admin if you need it.",
+        _(DENIED[action]),
         icon=":material/block:",
     )
 
 
 def no_release() -> None:
     st.info(
-        "No statistics have been published yet. An admin can publish the sample property with "
-        "`kanon sync --source sample` (or the Sync button on the Admin page).",
+        _(
+            "No statistics have been published yet. An admin can publish the sample property "
+            "with `kanon sync --source sample` (or the Sync button on the Admin page)."
+        ),
         icon=":material/hourglass_empty:",
     )
 
 
 def identity_caption(identity: Identity) -> None:
-    st.sidebar.caption(f"Signed in: {format.plain(describe(identity))}")
+    """Who is signed in, with which roles (role names are the allow-list's own words)."""
+    roles = ", ".join(sorted(identity.roles)) or _("no role")
+    if identity.developer:
+        who = _("developer (sign-in off)")
+    else:
+        who = identity.email or _("not signed in")
+    text = _("Signed in: {who} · {roles}").format(who=format.plain(who), roles=format.plain(roles))
+    st.sidebar.caption(text)
 
 
 def stale_banner(settings: Settings) -> None:
@@ -76,8 +94,10 @@ def stale_banner(settings: Settings) -> None:
     if age > timedelta(hours=settings.stale_after_hours):
         hours = int(age.total_seconds() // 3600)
         st.warning(
-            f"The statistics may be out of date: the last successful sync was "
-            f"{last:%Y-%m-%d %H:%M} ({hours} hours ago). An admin can sync on the Admin page.",
+            _(
+                "The statistics may be out of date: the last successful sync was {when} "
+                "({hours} hours ago). An admin can sync on the Admin page."
+            ).format(when=format.moment(last), hours=hours),
             icon=":material/schedule:",
         )
 

@@ -8,6 +8,7 @@ from urllib.parse import urlparse
 import streamlit as st
 
 from kanon.access.roles import ADMINISTER, READ_PRIVACY, VIEW, Identity, may
+from kanon.i18n import N_, _
 
 WANTED = "_kanon_wanted_page"  # the page address opened before signing in
 
@@ -25,61 +26,66 @@ class PageSpec:
 PAGES: tuple[PageSpec, ...] = (
     PageSpec(
         "kanon/ui/pages/overview.py",
-        "Overview",
+        N_("Overview"),
         ":material/dashboard:",
         "overview",
-        "Dashboard",
+        N_("Dashboard"),
         VIEW,
     ),
     PageSpec(
-        "kanon/ui/pages/top_pages.py", "Pages", ":material/article:", "pages", "Dashboard", VIEW
+        "kanon/ui/pages/top_pages.py",
+        N_("Pages"),
+        ":material/article:",
+        "pages",
+        N_("Dashboard"),
+        VIEW,
     ),
     PageSpec(
         "kanon/ui/pages/sources.py",
-        "Sources",
+        N_("Sources"),
         ":material/call_split:",
         "sources",
-        "Dashboard",
+        N_("Dashboard"),
         VIEW,
     ),
     PageSpec(
         "kanon/ui/pages/technology.py",
-        "Technology",
+        N_("Technology"),
         ":material/devices:",
         "technology",
-        "Dashboard",
+        N_("Dashboard"),
         VIEW,
     ),
     PageSpec(
         "kanon/ui/pages/countries.py",
-        "Countries",
+        N_("Countries"),
         ":material/public:",
         "countries",
-        "Dashboard",
+        N_("Dashboard"),
         VIEW,
     ),
     PageSpec(
         "kanon/ui/pages/engagement.py",
-        "Engagement",
+        N_("Engagement"),
         ":material/timer:",
         "engagement",
-        "Dashboard",
+        N_("Dashboard"),
         VIEW,
     ),
     PageSpec(
         "kanon/ui/pages/privacy.py",
-        "Privacy",
+        N_("Privacy"),
         ":material/shield_lock:",
         "privacy",
-        "About the data",
+        N_("About the data"),
         READ_PRIVACY,
     ),
     PageSpec(
         "kanon/ui/pages/admin.py",
-        "Admin",
+        N_("Admin"),
         ":material/admin_panel_settings:",
         "admin",
-        "Admin",
+        N_("Admin"),
         ADMINISTER,
     ),
 )
@@ -98,8 +104,8 @@ def pages_for(identity: Identity) -> dict[str, list[st.Page]]:
     sections: dict[str, list[st.Page]] = {}
     pages = []
     for spec in allowed(identity):
-        page = st.Page(spec.script, title=spec.title, icon=spec.icon, url_path=spec.url_path)
-        sections.setdefault(spec.section, []).append(page)
+        page = st.Page(spec.script, title=_(spec.title), icon=spec.icon, url_path=spec.url_path)
+        sections.setdefault(_(spec.section), []).append(page)
         pages.append(page)
     if pages:
         start = st.Page(

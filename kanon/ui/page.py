@@ -11,17 +11,20 @@ import streamlit as st
 from connectors.catalog import GRAINS
 from kanon.access import log
 from kanon.access.roles import VIEW, Identity, may
+from kanon.i18n import _
 from kanon.settings import Settings
-from kanon.ui import context, data, messages, pickers
+from kanon.ui import context, data, language, messages, pickers
 from kanon.ui.page_view import PageView
 from reports.grid import Selection
 
 
 def guard(title: str, action: str) -> tuple[Settings, Identity]:
-    """The page title, then stop unless the identity may perform `action`."""
+    """The page title (marked with `N_`, translated here), then stop unless the identity may
+    perform `action`."""
     settings = context.settings_or_stop()
     identity = context.identity(settings)
-    st.title(title)
+    language.apply(settings, identity)  # again: a page may run without dashboard.py
+    st.title(_(title))
     if not may(identity, action):
         if identity.roles:
             messages.denied(action)
@@ -43,7 +46,7 @@ def start(
     selection = pickers.range_picker(settings, release, grains)
     pickers.range_caption(selection)
     if not selection.periods:
-        st.info("Pick a range that covers at least one whole published period.")
+        st.info(_("Pick a range that covers at least one whole published period."))
         st.stop()
     log_once(settings, identity, report, selection)
     return PageView(settings, identity, release, selection)

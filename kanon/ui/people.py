@@ -12,6 +12,7 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
+from kanon import i18n
 from kanon.access import log
 from kanon.access.accounts import (
     LOCAL,
@@ -22,12 +23,20 @@ from kanon.access.accounts import (
     Accounts,
 )
 from kanon.access.roles import ADMINISTER, ROLES, Identity, RoleError, may
+from kanon.i18n import N_, _
 from kanon.settings import Settings
 from kanon.ui import context, downloads, format
 from kanon.ui.messages import denied
 from reports import export
 
-KIND_LABELS = {LOCAL: "local (password)", OIDC: "OpenID Connect (email)"}
+KIND_LABELS = {LOCAL: N_("local (password)"), OIDC: N_("OpenID Connect (email)")}
+# The change form's choices: English values, shown in the reader's language.
+SET_ROLES, DISABLE, ENABLE, REMOVE = (
+    N_("Set these roles"),
+    N_("Disable"),
+    N_("Enable"),
+    N_("Remove"),
+)
 LOG_COLUMNS = ["at", "who", "action", "report", "grain", "start", "end", "detail"]
 
 
@@ -38,22 +47,25 @@ def accounts_section(settings: Settings, identity: Identity) -> None:
         frame = pd.DataFrame(
             [
                 {
-                    "Name": account.name,
-                    "Signs in with": KIND_LABELS[account.kind],
-                    "Roles": ", ".join(sorted(account.roles)) or "none",
-                    "Disabled": account.disabled,
+                    _("Name"): account.name,
+                    _("Signs in with"): _(KIND_LABELS[account.kind]),
+                    _("Roles"): ", ".join(sorted(account.roles)) or _("none"),
+                    _("Disabled"): account.disabled,
                 }
                 for account in listed
             ]
         )
         st.dataframe(frame, hide_index=True, key="accounts-table")
     else:
-        st.caption("No accounts yet.")
-    with st.expander("Add, change or remove an account"):
+        st.caption(_("No accounts yet."))
+    with st.expander(_("Add, change or remove an account")):
         _account_forms(settings, identity, accounts, [account.name for account in listed])
     st.caption(
-        "The same from a shell: `kanon users add|remove|list|set-role|reset-password`. Changes "
-        "take effect at each person's next click; a removed or disabled account is signed out."
+        _(
+            "The same from a shell: `kanon users add|remove|list|set-role|reset-password`. "
+            "Changes take effect at each person's next click; a removed or disabled account is "
+            "signed out."
+        )
     )
 
 
@@ -61,18 +73,18 @@ def _account_forms(
     settings: Settings, identity: Identity, accounts: Accounts, names: list[str]
 ) -> None:
     with st.form("account-add", clear_on_submit=True):
-        st.markdown("**Add an account**")
+        st.markdown(_("**Add an account**"))
         name = st.text_input(
-            "User name, or email for OpenID Connect", key="add_name", max_chars=MAX_NAME_LENGTH
+            _("User name, or email for OpenID Connect"), key="add_name", max_chars=MAX_NAME_LENGTH
         )
-        kind = st.radio("Signs in with", list(KIND_LABELS), format_func=KIND_LABELS.get,
-                        horizontal=True, key="add_kind")  # fmt: skip
-        roles = st.multiselect("Roles", sorted(ROLES), key="add_roles")
+        kind = st.radio(_("Signs in with"), list(KIND_LABELS), horizontal=True,
+                        format_func=lambda k: _(KIND_LABELS[k]), key="add_kind")  # fmt: skip
+        roles = st.multiselect(_("Roles"), sorted(ROLES), key="add_roles")
         password = st.text_input(
-            "Password (local accounts)", type="password", key="add_pw",
+            _("Password (local accounts)"), type="password", key="add_pw",
             max_chars=MAX_PASSWORD_LENGTH,
         )  # fmt: skip
-        if st.form_submit_button("Add account"):
+        if st.form_submit_button(_("Add account")):
 
             def add() -> str:
                 if kind == OIDC:
@@ -80,20 +92,20 @@ def _account_forms(
                 else:
                     added = accounts.add_local(name, roles, password)
                 _log_change(settings, identity, "user-add", added.name, roles)
-                return f"Added {added.name}."
+                return _("Added {name}.").format(name=added.name)
 
             _change(identity, add)
     if not names:
         return
     with st.form("account-change"):
-        st.markdown("**Change an account**")
-        chosen = st.selectbox("Account", names, key="change_name")
-        roles = st.multiselect("New roles", sorted(ROLES), key="change_roles")
+        st.markdown(_("**Change an account**"))
+        chosen = st.selectbox(_("Account"), names, key="change_name")
+        roles = st.multiselect(_("New roles"), sorted(ROLES), key="change_roles")
         action = st.radio(
-            "Change", ["Set these roles", "Disable", "Enable", "Remove"], horizontal=True,
+            _("Change"), [SET_ROLES, DISABLE, ENABLE, REMOVE], format_func=_, horizontal=True,
             key="change_action",
         )  # fmt: skip
-        if st.form_submit_button("Apply"):
+        if st.form_submit_button(_("Apply")):
             _change(identity, lambda: _apply(settings, identity, accounts, chosen, action, roles))
 
 
@@ -105,22 +117,26 @@ def _apply(
     action: str,
     roles: list[str],
 ) -> str:
-    if action == "Set these roles":
+    if action == SET_ROLES:
         accounts.set_roles(name, roles)
         _log_change(settings, identity, "user-set-role", name, roles)
-        return f"{name} now holds: {', '.join(sorted(roles)) or 'no role'}."
-    if action == "Remove":
+        return _("{name} now holds: {roles}.").format(
+            name=name, roles=", ".join(sorted(roles)) or _("no role")
+        )
+    if action == REMOVE:
         if name == identity.email:
-            raise AccountError("You cannot remove your own account here.")
+            raise AccountError(_("You cannot remove your own account here."))
         accounts.remove(name)
         _log_change(settings, identity, "user-remove", name)
-        return f"Removed {name}."
-    disabled = action == "Disable"
+        return _("Removed {name}.").format(name=name)
+    disabled = action == DISABLE
     if disabled and name == identity.email:
-        raise AccountError("You cannot disable your own account here.")
+        raise AccountError(_("You cannot disable your own account here."))
     accounts.set_disabled(name, disabled)
     _log_change(settings, identity, "user-disable" if disabled else "user-enable", name)
-    return f"{name} is {'disabled' if disabled else 'enabled'}."
+    if disabled:
+        return _("{name} is disabled.").format(name=name)
+    return _("{name} is enabled.").format(name=name)
 
 
 def _change(identity: Identity, change: Callable[[], str]) -> None:
@@ -140,6 +156,14 @@ def _log_change(
     log.event(settings.access_log_path, identity.email, action, account=name, **extra)
 
 
+ALL = "(all)"  # the action filter's "no filter"
+
+
+def _shown_action(action: str) -> str:
+    """The access log's actions are its own words (as written in the file); "(all)" is ours."""
+    return _("(all)") if action == ALL else action
+
+
 PAGE_SIZE = 200  # entries shown at once; the log is read from its end, a page at a time
 
 
@@ -149,27 +173,38 @@ def access_log_section(settings: Settings, identity: Identity) -> None:
     path = settings.access_log_path
     since_column, who_column, action_column, page_column = st.columns([3, 3, 3, 2])
     since = since_column.date_input(
-        "From", value=date.today() - timedelta(days=7), key="log_since", format="YYYY-MM-DD"
+        _("From"),
+        value=date.today() - timedelta(days=7),
+        key="log_since",
+        format="DD.MM.YYYY" if i18n.language() == "nb" else "YYYY-MM-DD",
     )
-    who = who_column.text_input("Who", key="log_who", max_chars=MAX_NAME_LENGTH).strip() or None
-    action = action_column.selectbox("Action", ["(all)", *log.KNOWN_ACTIONS], key="log_action")
-    number = int(page_column.number_input("Page", min_value=1, value=1, step=1, key="log_page"))
+    who = who_column.text_input(_("Who"), key="log_who", max_chars=MAX_NAME_LENGTH).strip() or None
+    action = action_column.selectbox(
+        _("Action"), [ALL, *log.KNOWN_ACTIONS], format_func=_shown_action, key="log_action"
+    )
+    number = int(page_column.number_input(_("Page"), min_value=1, value=1, step=1, key="log_page"))
     offset = (number - 1) * PAGE_SIZE
     shown = log.page(
-        path, since, who, None if action == "(all)" else action, offset=offset, limit=PAGE_SIZE
+        path, since, who, None if action == ALL else action, offset=offset, limit=PAGE_SIZE
     )
     frame = log_frame(shown.entries, newest_first=True)
     st.dataframe(frame, hide_index=True, key="access-log-table")
     if shown.entries:
-        more = "; older ones on the next page" if shown.more else ""
-        st.caption(f"Entries {offset + 1} to {offset + len(shown.entries)}, newest first{more}.")
+        first, last = offset + 1, offset + len(shown.entries)
+        if shown.more:
+            text = _("Entries {first} to {last}, newest first; older ones on the next page.")
+        else:
+            text = _("Entries {first} to {last}, newest first.")
+        st.caption(text.format(first=first, last=last))
     elif number > 1:
-        st.caption("No entries on this page: go back a page.")
+        st.caption(_("No entries on this page: go back a page."))
     skipped = log.skipped_lines(path)
     if skipped:
         st.warning(
-            f"{skipped} line(s) of the access log could not be read and were skipped (half a "
-            "line left by a full disk or a crash, say). `kanon purge` removes them.",
+            _(
+                "{count} line(s) of the access log could not be read and were skipped (half a "
+                "line left by a full disk or a crash, say). `kanon purge` removes them."
+            ).format(count=skipped),
             icon=":material/warning:",
         )
     if may(identity, ADMINISTER):
@@ -180,7 +215,7 @@ def access_log_section(settings: Settings, identity: Identity) -> None:
             return log_csv(frame)
 
         st.download_button(
-            "Download these entries (CSV)",
+            _("Download these entries (CSV)"),
             data=build,
             file_name=f"kanon-access-log-from-{since}-page-{number}.csv",
             mime="text/csv",

@@ -10,17 +10,21 @@ import pandas as pd
 import streamlit as st
 
 from connectors.catalog import GRAINS
+from kanon import i18n
+from kanon.i18n import N_, _
 from kanon.settings import Settings
 from kanon.ui import data, format, links
 from reports.grid import Selection
 from reports.protect import Release
 
+# The presets' names are also their values in links (`?range=Last+28+days`): kept in English
+# there, shown in the reader's language.
 PRESETS: dict[str, int | None] = {
-    "Last 7 days": 7,
-    "Last 28 days": 28,
-    "Last 90 days": 90,
-    "Last 12 months": 365,
-    "Custom": None,
+    N_("Last 7 days"): 7,
+    N_("Last 28 days"): 28,
+    N_("Last 90 days"): 90,
+    N_("Last 12 months"): 365,
+    N_("Custom"): None,
 }
 DEFAULT_PRESET = "Last 28 days"
 LINK_WRITTEN = "_kanon_link_written"  # the query string the range picker last wrote
@@ -44,10 +48,11 @@ def range_picker(
     link = _followed_link()
     remembered = st.session_state.get(SELECTION, {})
     sidebar = st.sidebar
-    sidebar.subheader("Range")
+    sidebar.subheader(_("Range"))
     preset = sidebar.selectbox(
-        "Range",
+        _("Range"),
         list(PRESETS),
+        format_func=_,
         index=list(PRESETS).index(link.preset or remembered.get("preset", DEFAULT_PRESET)),
         key="range_preset",
         persist_state="session",
@@ -58,7 +63,7 @@ def range_picker(
         wanted = (link.first, link.last) if link.first and link.last else remembered.get("custom")
         first, chosen_last = _custom_range(release, last, wanted)
     grain = _grain_picker(grains, link.grain or remembered.get("grain"))
-    sidebar.caption(f"Data up to {format.day(last)}, the last settled day.")
+    sidebar.caption(_("Data up to {day}, the last settled day.").format(day=format.day(last)))
     # The selection follows the person from page to page (pages keep their own grain).
     kept_grain = grain if grains == GRAINS else remembered.get("grain")
     st.session_state[SELECTION] = {"preset": preset, "grain": kept_grain}
@@ -83,8 +88,10 @@ def _followed_link() -> links.Link:
     link = links.parse(asked, list(PRESETS))
     if link.problems:
         st.warning(
-            "This link asks for something Kanon cannot show: "
-            f"{format.plain('; '.join(link.problems))}. Showing the default selection instead.",
+            _(
+                "This link asks for something Kanon cannot show: {problems}. Showing the "
+                "default selection instead."
+            ).format(problems=format.plain("; ".join(link.problems))),
             icon=":material/link_off:",
         )
     return link
@@ -108,13 +115,13 @@ def _custom_range(
     if wanted and max(wanted[0], earliest) <= min(wanted[1], last):
         default = (max(wanted[0], earliest), min(wanted[1], last))
     picked = st.sidebar.date_input(
-        "From – to",
+        _("From – to"),
         value=default,
         min_value=earliest,
         max_value=last,
         key="range_custom",
         persist_state="session",
-        format="YYYY-MM-DD",
+        format="DD.MM.YYYY" if i18n.language() == "nb" else "YYYY-MM-DD",
     )
     ends = tuple(picked) if isinstance(picked, tuple | list) else (picked,)
     if not ends or ends[0] is None:
@@ -127,16 +134,16 @@ def _grain_picker(grains: tuple[str, ...], chosen: str | None = None) -> str:
     # grain chosen elsewhere when it is allowed here.
     key = "grain" if grains == GRAINS else "grain_" + "_".join(grains)
     grain = st.sidebar.radio(
-        "Grain",
+        _("Grain"),
         grains,
         index=grains.index(chosen) if chosen in grains else 0,
-        format_func=str.capitalize,
+        format_func=format.grain_name,
         key=key,
         horizontal=True,
         persist_state="session",
     )
     if grains != GRAINS:
-        st.sidebar.caption("This report is published by week and month only.")
+        st.sidebar.caption(_("This report is published by week and month only."))
     return grain or grains[0]
 
 

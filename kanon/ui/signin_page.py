@@ -12,6 +12,7 @@ from kanon.access import setup
 from kanon.access.oidc import Provider
 from kanon.access.roles import Identity
 from kanon.access.sessions import SIGNED_OUT
+from kanon.i18n import _
 from kanon.settings import Settings
 from kanon.ui import context, format, navigation
 from kanon.ui.server import base_path
@@ -22,22 +23,22 @@ _ANNOUNCED: set[str] = set()  # set-up codes this server process has printed on 
 
 def sign_in_page(settings: Settings, providers: list[Provider]) -> None:
     """Name and password (Enter submits), and a button per OpenID Connect provider."""
-    _, middle, _ = st.columns([1, 2, 1])
+    _left, middle, _right = st.columns([1, 2, 1])
     with middle:
         _sign_in_form(settings, providers)
 
 
 def _sign_in_form(settings: Settings, providers: list[Provider]) -> None:
-    st.title("Sign in to Kanon")
+    st.title(_("Sign in to Kanon"))
     notice = st.session_state.pop(context.NOTICE, None)
     if notice:
-        st.info(notice, icon=":material/schedule:")
+        st.info(context.notice_text(notice), icon=":material/schedule:")
     with st.form("sign-in", clear_on_submit=True, enter_to_submit=True, border=True):
-        name = st.text_input("Username", key="signin_name", autocomplete="username")
+        name = st.text_input(_("Username"), key="signin_name", autocomplete="username")
         password = st.text_input(
-            "Password", type="password", key="signin_password", autocomplete="current-password"
+            _("Password"), type="password", key="signin_password", autocomplete="current-password"
         )
-        submitted = st.form_submit_button("Sign in", type="primary", key="signin_submit")
+        submitted = st.form_submit_button(_("Sign in"), type="primary", key="signin_submit")
     if submitted:
         outcome = context.gate(settings).sign_in(name, password, context.client_address())
         if outcome.token:
@@ -48,7 +49,7 @@ def _sign_in_form(settings: Settings, providers: list[Provider]) -> None:
     for provider in providers:
         args = () if provider.name is None else (provider.name,)
         st.button(
-            f"Sign in with {provider.label}",
+            _("Sign in with {provider}").format(provider=provider.label),
             on_click=st.login,
             args=args,
             key=f"oidc_{provider.name or 'default'}",
@@ -56,9 +57,11 @@ def _sign_in_form(settings: Settings, providers: list[Provider]) -> None:
             width="stretch",
         )
     st.caption(
-        "Kanon shows aggregate statistics to the people who analyse the website's traffic. "
-        f"A sign-in lasts until you sign out, {settings.idle_timeout_minutes} minutes without "
-        f"activity, or {settings.session_lifetime_hours} hours at most."
+        _(
+            "Kanon shows aggregate statistics to the people who analyse the website's traffic. "
+            "A sign-in lasts until you sign out, {minutes} minutes without activity, or {hours} "
+            "hours at most."
+        ).format(minutes=settings.idle_timeout_minutes, hours=settings.session_lifetime_hours)
     )
 
 
@@ -89,18 +92,20 @@ def go_on() -> None:
     )
     if "/auth/session" in target:
         # Draw nothing else: the browser leaves, and the page it opened comes back signed in.
-        st.caption("Signing in…")
+        st.caption(_("Signing in…"))
         st.stop()
 
 
 def setup_page(settings: Settings) -> None:
     """A fresh install: the console's one-time code, then the first admin's name and password."""
-    st.title("Set up Kanon")
+    st.title(_("Set up Kanon"))
     st.info(
-        "No account exists yet, so nothing is open. Enter the one-time set-up code that "
-        "Kanon printed on the console where it was started (it is also in the file "
-        "`setup-code` in Kanon's home folder), then choose the first admin's name and password. "
-        "From a shell, `kanon users add NAME --role admin` does the same.",
+        _(
+            "No account exists yet, so nothing is open. Enter the one-time set-up code that "
+            "Kanon printed on the console where it was started (it is also in the file "
+            "`setup-code` in Kanon's home folder), then choose the first admin's name and "
+            "password. From a shell, `kanon users add NAME --role admin` does the same."
+        ),
         icon=":material/key:",
     )
     setup_form(settings)
@@ -109,22 +114,22 @@ def setup_page(settings: Settings) -> None:
 def setup_form(settings: Settings) -> None:
     _announce(setup.setup_code(settings.home)[0], settings)
     with st.form("first-admin", clear_on_submit=True, enter_to_submit=True):
-        given = st.text_input("Set-up code", key="setup_code")
-        name = st.text_input("Admin name", key="setup_name", autocomplete="username")
+        given = st.text_input(_("Set-up code"), key="setup_code")
+        name = st.text_input(_("Admin name"), key="setup_name", autocomplete="username")
         password = st.text_input(
-            "Password (at least 12 characters)",
+            _("Password (at least 12 characters)"),
             type="password",
             key="setup_password",
             autocomplete="new-password",
         )
         again = st.text_input(
-            "Password again", type="password", key="setup_again", autocomplete="new-password"
+            _("Password again"), type="password", key="setup_again", autocomplete="new-password"
         )
-        submitted = st.form_submit_button("Create the first admin", type="primary")
+        submitted = st.form_submit_button(_("Create the first admin"), type="primary")
     if not submitted:
         return
     if password != again:
-        st.error("The two passwords differ.", icon=":material/error:")
+        st.error(_("The two passwords differ."), icon=":material/error:")
         return
     outcome = context.gate(settings).create_first_admin(
         given, name, password, context.client_address()
@@ -153,12 +158,16 @@ def no_access_page(settings: Settings, identity: Identity) -> None:
     """Signed in, but the allow-list gives no role: say so and whom to ask; show no number."""
     st.title("Kanon")
     reason = st.session_state.get(context.REFUSAL) if identity.via == "oidc" else None
-    whom = settings.access_contact or "a Kanon admin"
+    whom = settings.access_contact or _("a Kanon admin")
+    text = _(
+        "You are signed in as {email}, but you have no access to Kanon's statistics: no role "
+        "on its allow-list is yours."
+    ).format(email=format.plain(identity.email))
+    if reason:
+        text += " " + format.plain(reason)
+    text += " " + _("Ask {whom} for access.").format(whom=format.plain(whom))
     st.warning(
-        f"You are signed in as {format.plain(identity.email)}, but you have no access to "
-        f"Kanon's statistics: no role on its allow-list is yours. "
-        f"{format.plain(reason) + ' ' if reason else ''}"
-        f"Ask {format.plain(whom)} for access.",
+        text,
         icon=":material/lock:",
     )
     sign_out_button(settings, identity, sidebar=False)
@@ -168,7 +177,7 @@ def sign_out_button(settings: Settings, identity: Identity, sidebar: bool = True
     if identity.developer or not identity.email:
         return
     place = st.sidebar if sidebar else st
-    if place.button("Sign out", key="sign_out", icon=":material/logout:"):
+    if place.button(_("Sign out"), key="sign_out", icon=":material/logout:"):
         handle = context.session_handle()
         st.session_state.pop(context.TOKEN, None)
         if identity.via == "oidc":

@@ -17,6 +17,14 @@ from kanon.access.roles import Identity
 from tests.app.support import handle_for, publish, published_home
 
 
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page tests read English (the code's own language): AppTest's browser has no locale,
+    which would leave the `default_language` setting, Norwegian, to decide. Tests of the
+    languages themselves set a locale or the setting."""
+    monkeypatch.setenv("KANON_DEFAULT_LANGUAGE", "en")
+
+
 @pytest.fixture(scope="session")
 def home(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A KANON_HOME holding a published sample release (k = 10)."""

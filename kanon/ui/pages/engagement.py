@@ -3,24 +3,29 @@
 import streamlit as st
 
 from connectors.catalog import BREAKDOWNS
+from kanon import i18n
+from kanon.i18n import N_, _
 from kanon.ui import downloads, figures, page, sections
 
 TRENDS = ["avg_session_duration", "engagement_rate", "bounce_rate", "views_per_session"]
 
-view = page.start("Engagement", "engagement")
+view = page.start(N_("Engagement"), "engagement")
 grain = view.selection.grain
 for row in (TRENDS[:2], TRENDS[2:]):
     for column, metric in zip(st.columns(2), row, strict=True):
         with column:
-            sections.plot(figures.site_trend(view.query, metric), key=f"site-{metric}")
-st.caption("Dashed: the previous run of periods. Withheld periods are gaps.")
+            trend = figures.site_trend(view.query, metric, i18n.language())
+            sections.plot(trend, key=f"site-{metric}")
+st.caption(_("Dashed: the previous run of periods. Withheld periods are gaps."))
 downloads.download_button(view, "overview")
 
-st.subheader("Engagement per page")
+st.subheader(_("Engagement per page"))
 if grain in BREAKDOWNS["pages"].grains:
     sections.engagement_section(view)
 else:
     st.info(
-        "Pages are published by week and month only (a day's long tail would be almost all "
-        "withheld). Switch the grain to Week or Month to see engagement per page."
+        _(
+            "Pages are published by week and month only (a day's long tail would be almost "
+            "all withheld). Switch the grain to Week or Month to see engagement per page."
+        )
     )

@@ -2,23 +2,26 @@
 
 import streamlit as st
 
+from kanon import i18n
+from kanon.i18n import N_, _
 from kanon.ui import data, downloads, figures, page, sections
 from reports.views import HEADLINE_FIGURES, LABELS
 
 TREND_METRICS = list(HEADLINE_FIGURES)
 
-view = page.start("Overview", "overview")
+view = page.start(N_("Overview"), "overview")
 sections.kpi_cards(data.kpis(view.query), view.selection.grain, view.release.k)
 
 metric = st.segmented_control(
-    "Trend",
+    _("Trend"),
     TREND_METRICS,
     default="users",
     required=True,
-    format_func=lambda name: LABELS[name],
+    format_func=lambda name: _(LABELS[name]),
     key="overview_metric",
     persist_state="session",
 )
-sections.plot(figures.site_trend(view.query, metric or "users"), key="trend-overview")
-st.caption("The dashed line is the previous run of periods, aligned period by period.")
+trend = figures.site_trend(view.query, metric or "users", i18n.language())
+sections.plot(trend, key="trend-overview")
+st.caption(_("The dashed line is the previous run of periods, aligned period by period."))
 downloads.download_button(view, "overview")

@@ -4,55 +4,67 @@ import pandas as pd
 import streamlit as st
 
 from connectors.catalog import BREAKDOWNS
+from kanon import i18n
 from kanon.access.roles import READ_PRIVACY
+from kanon.i18n import N_, _
 from kanon.ui import data, page, privacy_panels
+
+SHARE = N_("Traffic not in a published row (%)")
 
 
 @st.cache_resource(ttl=data.VIEW_TTL, max_entries=128, show_spinner=False)
-def selection_tables(query: data.Query) -> tuple[pd.DataFrame, pd.DataFrame]:
+def selection_tables(query: data.Query, language: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """What each report withholds in the selection, and GA4's flags: built once per query and
-    shared (`st.dataframe` only reads them), so a rerun is one lookup, not one per report."""
+    language and shared (`st.dataframe` only reads them), so a rerun is one lookup, not one per
+    report."""
     withheld, flags = [], []
+    yes, no = _("yes"), _("no")
     for name, breakdown in BREAKDOWNS.items():
         if query.grain not in breakdown.grains:
             continue
         summary = data.withheld(query, name)
         withheld.append(
             {
-                "Report": breakdown.title,
-                "Cells": summary.cells,
-                "Withheld cells": summary.withheld_cells,
-                "Traffic not in a published row (%)": summary.withheld_share,
+                _("Report"): _(breakdown.title),
+                _("Cells"): summary.cells,
+                _("Withheld cells"): summary.withheld_cells,
+                _(SHARE): summary.withheld_share,
             }
         )
         found = data.ga4_flags(query, name)
         flags.append(
             {
-                "Report": breakdown.title,
-                "GA4 thresholding": "yes" if found["subject_to_thresholding"] else "no",
-                "GA4 (other) row": "yes" if found["data_loss_from_other_row"] else "no",
-                "Sampled": "yes" if found["sampled"] else "no",
+                _("Report"): _(breakdown.title),
+                _("GA4 thresholding"): yes if found["subject_to_thresholding"] else no,
+                _("GA4 (other) row"): yes if found["data_loss_from_other_row"] else no,
+                _("Sampled"): yes if found["sampled"] else no,
             }
         )
     return pd.DataFrame(withheld), pd.DataFrame(flags)
 
 
-view = page.start("Privacy", "privacy", action=READ_PRIVACY)
+view = page.start(N_("Privacy"), "privacy", action=READ_PRIVACY)
 k = view.release.k
 grain = view.selection.grain
 
 threshold, promise = st.columns([1, 4], vertical_alignment="center")
 threshold.metric(
-    "Threshold k", k, help="The fewest visitors a published figure may describe.", border=True
+    _("Threshold k"),
+    k,
+    help=_("The fewest visitors a published figure may describe."),
+    border=True,
 )
 promise.markdown(
-    f"**Kanon's promise:** No number shown or downloaded — nor any sum or difference of such "
-    f"numbers — reveals a count of fewer than {k} visitors."
+    _(
+        "**Kanon's promise:** No number shown or downloaded — nor any sum or difference of such "
+        "numbers — reveals a count of fewer than {k} visitors."
+    ).format(k=k)
 )
 st.markdown(
-    f"""
-- **Fewer than {k} visitors:** a figure for one category in one {grain} (or the site in one
-  {grain}) with fewer than {k} visitors is withheld, with every figure of that cell.
+    _(
+        """
+- **Fewer than {k} visitors:** a figure for one category in one period (or the site in one
+  period) with fewer than {k} visitors is withheld, with every figure of that cell.
 - **Protects another cell:** other cells are withheld too when, together with published totals,
   they would let someone work out a withheld one by adding or subtracting.
 - **One mark for both:** every withheld figure reads the same, so a withheld cell does not tell
@@ -77,28 +89,35 @@ st.markdown(
 - Kanon does not promise differential privacy, nor protection against what someone already knows
   from elsewhere.
 """
+    ).format(k=k)
 )
 
-st.subheader("Withheld in this selection")
-withheld, flags = selection_tables(view.query)
+st.subheader(_("Withheld in this selection"))
+withheld, flags = selection_tables(view.query, i18n.language())
 st.dataframe(
     withheld,
     hide_index=True,
     placeholder="—",
     key="privacy-withheld",
     column_config={
-        "Traffic not in a published row (%)": st.column_config.NumberColumn(format="%.1f")
+        _("Cells"): st.column_config.NumberColumn(format="localized"),
+        _("Withheld cells"): st.column_config.NumberColumn(format="localized"),
+        _(SHARE): st.column_config.NumberColumn(format="localized"),
     },
 )
 if grain not in BREAKDOWNS["pages"].grains:
-    st.caption("Pages are published by week and month only, so they are not part of a daily view.")
+    st.caption(
+        _("Pages are published by week and month only, so they are not part of a daily view.")
+    )
 
-st.subheader("GA4's own flags for these figures")
+st.subheader(_("GA4's own flags for these figures"))
 st.dataframe(flags, hide_index=True, key="privacy-flags")
 st.caption(
-    "Thresholding: GA4 itself left out small rows before Kanon saw them. (other) row: GA4 "
-    "folded rare rows into one “(other)” row, which Kanon never shows as such. Sampled: GA4 "
-    "estimated the figures from a sample of events."
+    _(
+        "Thresholding: GA4 itself left out small rows before Kanon saw them. (other) row: GA4 "
+        "folded rare rows into one “(other)” row, which Kanon never shows as such. Sampled: GA4 "
+        "estimated the figures from a sample of events."
+    )
 )
 
 privacy_panels.promises(view.settings)

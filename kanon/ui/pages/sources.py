@@ -2,10 +2,11 @@
 
 import streamlit as st
 
+from kanon.i18n import N_, _
 from kanon.ui import page, sections
 
-view = page.start("Sources", "sources")
-by_source, by_channel = st.tabs(["Source / medium", "Channels"])
+view = page.start(N_("Sources"), "sources")
+by_source, by_channel = st.tabs([_("Source / medium"), _("Channels")])
 with by_source:
     sections.breakdown_section(view, "sources")
 with by_channel:

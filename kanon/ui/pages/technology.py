@@ -2,10 +2,11 @@
 
 import streamlit as st
 
+from kanon.i18n import N_, _
 from kanon.ui import page, sections
 
-view = page.start("Technology", "technology")
-tabs = st.tabs(["Browsers", "Devices", "Operating systems"])
+view = page.start(N_("Technology"), "technology")
+tabs = st.tabs([_("Browsers"), _("Devices"), _("Operating systems")])
 for tab, name in zip(tabs, ["browsers", "devices", "operating_systems"], strict=True):
     with tab:
         sections.breakdown_section(view, name)

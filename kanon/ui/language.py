@@ -1,0 +1,72 @@
+"""Which language a page speaks: the account's own choice (the sidebar's control), else the
+browser's (`st.context.locale`), else the `default_language` setting.
+
+The choice is read from the accounts file once per browser session and account, and kept in
+the session's state, so a rerun costs no file access.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+
+import streamlit as st
+
+from kanon import i18n
+from kanon.access import preferences
+from kanon.access.roles import Identity
+from kanon.i18n import _
+from kanon.settings import Settings
+
+CHOSEN = "_kanon_language"  # (account, its language or None), read once per session
+PICKER = "language_picker"
+
+
+def apply(settings: Settings, identity: Identity) -> str:
+    """Speak this person's language for the rest of the run; returns it."""
+    language = (
+        account_language(settings, identity)
+        or i18n.from_tag(st.context.locale)
+        or settings.default_language
+    )
+    i18n.use(language)
+    return language
+
+
+def account_language(settings: Settings, identity: Identity) -> str | None:
+    account = identity.email
+    if not account:
+        return None
+    kept = st.session_state.get(CHOSEN)
+    if kept is None or kept[0] != account:
+        stored = None if identity.developer else _stored(settings, account)
+        kept = (account, stored)
+        st.session_state[CHOSEN] = kept
+    return kept[1]
+
+
+def _stored(settings: Settings, account: str) -> str | None:
+    try:
+        return preferences.language(settings.accounts_path, account)
+    except (OSError, sqlite3.Error):  # an unreadable file: the browser decides
+        return None
+
+
+def picker(settings: Settings, identity: Identity) -> None:
+    """The sidebar's language control; a change is kept with the account and shown at once."""
+    current = i18n.language()
+    chosen = st.sidebar.selectbox(
+        _("Language"),
+        i18n.LANGUAGES,
+        index=i18n.LANGUAGES.index(current),
+        format_func=i18n.NAMES.__getitem__,
+        key=PICKER,
+    )
+    if chosen == current or chosen is None:
+        return
+    st.session_state[CHOSEN] = (identity.email, chosen)
+    if not identity.developer:
+        # an identity without an account row (OpenID Connect rules): this session only
+        with contextlib.suppress(preferences.PreferenceError):
+            preferences.set_language(settings.accounts_path, identity.email, chosen)
+    st.rerun()
