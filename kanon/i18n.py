@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import gettext
 import io
+from collections.abc import Callable
 from contextvars import ContextVar
 from pathlib import Path
 
@@ -83,6 +84,13 @@ def _(message: str) -> str:
 def ngettext(singular: str, plural: str, count: int) -> str:
     """The singular or plural form for `count`, in the current language."""
     return translations(_language.get()).ngettext(singular, plural, count)
+
+
+def bound() -> Callable[[str], str]:
+    """The current language's `_`, fixed now: for a widget's `format_func`, which Streamlit's
+    AppTest also calls outside the run (where the current language is not the page's)."""
+    language = _language.get()
+    return lambda message: translations(language).gettext(message) if message else message
 
 
 def N_(message: str) -> str:

@@ -56,10 +56,11 @@ def download_button(view: PageView, report: str) -> None:
     if not may(view.identity, DOWNLOAD):
         return
     selection = view.selection
+    words = i18n.bound()
     choice = st.selectbox(
         _("Download as"),
         list(FORMATS),
-        format_func=lambda name: _(FORMATS[name][0]),
+        format_func=lambda name: words(FORMATS[name][0]),
         key=f"download-format-{report}",
     )
     _menu, label, mime, extension = FORMATS[choice or "plain"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 
 from babel.dates import format_date, format_datetime
@@ -48,9 +49,13 @@ def grain_count(count: int, grain: str) -> str:
     return text.format(count=count)
 
 
-def grain_name(grain: str) -> str:
-    """The grain as the picker shows it: Day, Week, Month."""
-    return {"day": _("Day"), "week": _("Week"), "month": _("Month")}[grain]
+GRAIN_NAMES = {"day": N_("Day"), "week": N_("Week"), "month": N_("Month")}
+
+
+def grain_namer() -> Callable[[str], str]:
+    """The grain picker's names (Day, Week, Month) in the current language, fixed now."""
+    words = i18n.bound()
+    return lambda grain: words(GRAIN_NAMES[grain])
 
 
 def per_grain(label: str, grain: str) -> str:

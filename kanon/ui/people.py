@@ -77,8 +77,9 @@ def _account_forms(
         name = st.text_input(
             _("User name, or email for OpenID Connect"), key="add_name", max_chars=MAX_NAME_LENGTH
         )
+        words = i18n.bound()
         kind = st.radio(_("Signs in with"), list(KIND_LABELS), horizontal=True,
-                        format_func=lambda k: _(KIND_LABELS[k]), key="add_kind")  # fmt: skip
+                        format_func=lambda k: words(KIND_LABELS[k]), key="add_kind")  # fmt: skip
         roles = st.multiselect(_("Roles"), sorted(ROLES), key="add_roles")
         password = st.text_input(
             _("Password (local accounts)"), type="password", key="add_pw",
@@ -102,8 +103,8 @@ def _account_forms(
         chosen = st.selectbox(_("Account"), names, key="change_name")
         roles = st.multiselect(_("New roles"), sorted(ROLES), key="change_roles")
         action = st.radio(
-            _("Change"), [SET_ROLES, DISABLE, ENABLE, REMOVE], format_func=_, horizontal=True,
-            key="change_action",
+            _("Change"), [SET_ROLES, DISABLE, ENABLE, REMOVE], format_func=i18n.bound(),
+            horizontal=True, key="change_action",
         )  # fmt: skip
         if st.form_submit_button(_("Apply")):
             _change(identity, lambda: _apply(settings, identity, accounts, chosen, action, roles))
@@ -159,9 +160,10 @@ def _log_change(
 ALL = "(all)"  # the action filter's "no filter"
 
 
-def _shown_action(action: str) -> str:
+def _shown_action() -> Callable[[str], str]:
     """The access log's actions are its own words (as written in the file); "(all)" is ours."""
-    return _("(all)") if action == ALL else action
+    everything = _("(all)")
+    return lambda action: everything if action == ALL else action
 
 
 PAGE_SIZE = 200  # entries shown at once; the log is read from its end, a page at a time
@@ -180,7 +182,7 @@ def access_log_section(settings: Settings, identity: Identity) -> None:
     )
     who = who_column.text_input(_("Who"), key="log_who", max_chars=MAX_NAME_LENGTH).strip() or None
     action = action_column.selectbox(
-        _("Action"), [ALL, *log.KNOWN_ACTIONS], format_func=_shown_action, key="log_action"
+        _("Action"), [ALL, *log.KNOWN_ACTIONS], format_func=_shown_action(), key="log_action"
     )
     number = int(page_column.number_input(_("Page"), min_value=1, value=1, step=1, key="log_page"))
     offset = (number - 1) * PAGE_SIZE
@@ -188,7 +190,7 @@ def access_log_section(settings: Settings, identity: Identity) -> None:
         path, since, who, None if action == ALL else action, offset=offset, limit=PAGE_SIZE
     )
     frame = log_frame(shown.entries, newest_first=True)
-    st.dataframe(frame, hide_index=True, key="access-log-table")
+    st.dataframe(frame, hide_index=True, key="access-log-table", column_config=log_headers())
     if shown.entries:
         first, last = offset + 1, offset + len(shown.entries)
         if shown.more:
@@ -223,6 +225,20 @@ def access_log_section(settings: Settings, identity: Identity) -> None:
             icon=":material/download:",
             key="download-access-log",
         )
+
+
+def log_headers() -> dict[str, str]:
+    """The access log's columns as people read them (the CSV keeps the log's own names)."""
+    return {
+        "at": _("When"),
+        "who": _("Who"),
+        "action": _("Action"),
+        "report": _("Report"),
+        "grain": _("Grain"),
+        "start": _("First day"),
+        "end": _("Last day"),
+        "detail": _("Details"),
+    }
 
 
 def log_frame(entries: list[dict], newest_first: bool = False) -> pd.DataFrame:

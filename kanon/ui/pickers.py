@@ -52,7 +52,7 @@ def range_picker(
     preset = sidebar.selectbox(
         _("Range"),
         list(PRESETS),
-        format_func=_,
+        format_func=i18n.bound(),
         index=list(PRESETS).index(link.preset or remembered.get("preset", DEFAULT_PRESET)),
         key="range_preset",
         persist_state="session",
@@ -137,7 +137,7 @@ def _grain_picker(grains: tuple[str, ...], chosen: str | None = None) -> str:
         _("Grain"),
         grains,
         index=grains.index(chosen) if chosen in grains else 0,
-        format_func=format.grain_name,
+        format_func=format.grain_namer(),
         key=key,
         horizontal=True,
         persist_state="session",

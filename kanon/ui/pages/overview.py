@@ -12,12 +12,13 @@ TREND_METRICS = list(HEADLINE_FIGURES)
 view = page.start(N_("Overview"), "overview")
 sections.kpi_cards(data.kpis(view.query), view.selection.grain, view.release.k)
 
+words = i18n.bound()
 metric = st.segmented_control(
     _("Trend"),
     TREND_METRICS,
     default="users",
     required=True,
-    format_func=lambda name: _(LABELS[name]),
+    format_func=lambda name: words(LABELS[name]),
     key="overview_metric",
     persist_state="session",
 )
