@@ -62,11 +62,14 @@ def need_chromium() -> None:
 
 @contextmanager
 def dashboard(home: Path, *args: str, host: str = "127.0.0.1", **env: str) -> Iterator[str]:
-    """`streamlit run app.py` over `home` on a free port; yields its address."""
+    """`streamlit run app.py` over `home` on a free port; yields its address. It speaks English
+    unless `KANON_DEFAULT_LANGUAGE` is given: the tests read the code's own language whatever
+    language the machine's Chromium reports."""
     need_chromium()
     port = int(env.pop("PORT", 0)) or free_port()
     keep = {k: v for k, v in os.environ.items() if not k.startswith("KANON_")}
-    environment = {**keep, "KANON_HOME": str(home), "NO_PROXY": "127.0.0.1,localhost", **env}
+    environment = {**keep, "KANON_HOME": str(home), "NO_PROXY": "127.0.0.1,localhost"}
+    environment |= {"KANON_DEFAULT_LANGUAGE": "en", **env}
     log = (home / "streamlit.log").open("w")
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
     process = subprocess.Popen(
