@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kanon.ui import format
 from reports import views
 from tests.app import support
 
@@ -25,8 +26,9 @@ def test_withheld_share_and_ga4_flags_are_stated(dev):
     summary = views.withheld(release, "countries", selection)
     flags = views.ga4_flags(release, "countries", selection)
     (line,) = [c.value for c in at.caption if c.value.startswith("Withheld:")]
-    assert f"{summary.withheld_cells} of {summary.cells} cells" in line
-    assert f"{summary.withheld_share:.1f} % of visits" in line
+    cells = format.number(summary.withheld_cells), format.number(summary.cells)
+    assert f"{cells[0]} of {cells[1]} cells" in line
+    assert f"{format.percent(summary.withheld_share, 1)} of visits" in line  # "12.3\u00a0%"
     assert ("GA4 applied its own thresholds" in line) == flags["subject_to_thresholding"]
 
 
