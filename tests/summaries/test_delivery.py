@@ -110,12 +110,14 @@ def test_a_subscription_brings_no_period_older_than_the_last_one_when_it_was_mad
 
 
 def test_the_first_period_a_subscription_brings() -> None:
-    # Subscribed on Thursday 10 December 2026, with three days for GA4 to settle: Monday the
-    # 7th is the last settled day, so the last whole week is 30 November to 6 December.
+    # With three days for GA4 to settle, a subscription made on Thursday 10 December 2026 sees
+    # Monday the 7th settled: the last whole week is 30 November to 6 December. On Tuesday the
+    # 8th, Saturday the 5th is the last settled day: that week is not whole yet.
     assert first_eligible("weekly", date(2026, 12, 10), 3) == date(2026, 11, 30)
-    assert first_eligible("weekly", date(2026, 12, 9), 3) == date(2026, 11, 23)
-    assert first_eligible("monthly", date(2026, 12, 4), 3) == date(2026, 11, 1)
-    assert first_eligible("monthly", date(2026, 12, 3), 3) == date(2026, 10, 1)
+    assert first_eligible("weekly", date(2026, 12, 9), 3) == date(2026, 11, 30)
+    assert first_eligible("weekly", date(2026, 12, 8), 3) == date(2026, 11, 23)
+    assert first_eligible("monthly", date(2026, 12, 3), 3) == date(2026, 11, 1)
+    assert first_eligible("monthly", date(2026, 12, 2), 3) == date(2026, 10, 1)
 
 
 def test_without_smtp_settings_send_says_so_and_exits_2(
