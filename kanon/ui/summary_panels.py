@@ -19,9 +19,15 @@ from kanon.summaries.schedule import CADENCES
 from kanon.ui import context, format
 from kanon.ui.messages import denied
 
+DONE = "_kanon_summary_change"  # what the last change did, shown after the rerun it causes
+INTERRUPTED = "interrupted, or being sent right now"  # a `sending` record has no error
+
 
 def subscriptions_section(settings: Settings, identity: Identity) -> None:
     """Who gets which summary, whether it delivers, failed sends, and a form to change it."""
+    done = st.session_state.pop(DONE, None)
+    if done:
+        st.success(done, icon=":material/check_circle:")
     listed = standings(settings)
     if listed:
         rows = [
@@ -40,7 +46,7 @@ def subscriptions_section(settings: Settings, identity: Identity) -> None:
     if failed:
         lines = [
             f"- {format.plain(send.cadence)} summary of {send.period} to "
-            f"{format.plain(send.account)}: {format.plain(send.error or 'cut short')}"
+            f"{format.plain(send.account)}: {format.plain(send.error or INTERRUPTED)}"
             for send in failed
         ]
         st.warning(
@@ -82,7 +88,8 @@ def _subscription_form(settings: Settings, identity: Identity, names: list[str])
         return
     action_name = "summary-subscribe" if action == "Subscribe" else "summary-unsubscribe"
     log.event(settings.access_log_path, identity.email, action_name, account=name, cadence=cadence)
-    st.success(done, icon=":material/check_circle:")
+    st.session_state[DONE] = done
+    st.rerun()  # the table above shows the change
 
 
 def my_summaries(settings: Settings, identity: Identity) -> None:
