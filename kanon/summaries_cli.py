@@ -12,6 +12,7 @@ import json
 import sys
 from datetime import UTC, datetime
 
+from kanon.access.accounts import normalise
 from kanon.errors import EXIT_FAILED, EXIT_USAGE
 from kanon.settings import Settings
 from kanon.summaries import records
@@ -71,7 +72,7 @@ def cmd_unsubscribe(settings: Settings, args: argparse.Namespace) -> int:
     wanted = (args.cadence,) if args.cadence else tuple(CADENCES)
     ended = records.unsubscribe(settings.accounts_path, args.name, wanted)
     for cadence in ended:
-        changed(settings, "summary-unsubscribe", args.name.strip().lower(), cadence=cadence)
+        changed(settings, "summary-unsubscribe", normalise(args.name), cadence=cadence)
     print(f"ended: {', '.join(ended)}" if ended else "no such subscription; nothing changed")
     return EXIT_OK
 

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from kanon.access import accounts_file
-from kanon.access.accounts import AccountError, Accounts, normalise
+from kanon.access.accounts import AccountError, normalise
 from kanon.summaries.schedule import CADENCES
 
 SENDING, SENT, FAILED = "sending", "sent", "failed"
@@ -55,25 +55,26 @@ def check_cadence(cadence: str) -> str:
 def subscribe(path: Path, name: str, cadence: str) -> Subscription:
     """Subscribe an existing account; subscribing again keeps the first subscription's date."""
     check_cadence(cadence)
-    accounts = Accounts(path)
-    account = accounts.get(name)
-    created = accounts.created_at(name)
-    if account is None or created is None:
-        raise AccountError(f"There is no account {normalise(name)[:254]!r}; `kanon users list`.")
-    now = time.time()
-    with accounts_file.connect(path) as con:
+    with accounts_file.connect(path) as con:  # one transaction: the account exists as we add
+        account = con.execute(
+            "SELECT name, created_at FROM accounts WHERE name = ?", (normalise(name),)
+        ).fetchone()
+        if account is None:
+            raise AccountError(
+                f"There is no account {normalise(name)[:254]!r}; `kanon users list`."
+            )
+        key = (account["name"], cadence)
         con.execute(
             "DELETE FROM summary_subscriptions WHERE account = ? AND cadence = ? "
             "AND account_created_at != ?",
-            (account.name, cadence, created),
+            (*key, account["created_at"]),
         )  # a subscription left by an earlier account of this name does not carry over
         con.execute(
             "INSERT OR IGNORE INTO summary_subscriptions VALUES (?, ?, ?, ?)",
-            (account.name, cadence, now, created),
+            (*key, time.time(), account["created_at"]),
         )
         row = con.execute(
-            "SELECT * FROM summary_subscriptions WHERE account = ? AND cadence = ?",
-            (account.name, cadence),
+            "SELECT * FROM summary_subscriptions WHERE account = ? AND cadence = ?", key
         ).fetchone()
     return _subscription(row)
 
