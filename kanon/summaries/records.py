@@ -160,6 +160,16 @@ def _finish(
         )
 
 
+def purge_before(path: Path, first_day: date) -> int:
+    """Forget sends of periods starting before `first_day` (the retention window's start): the
+    record of who got which period follows the window like the access log."""
+    if not path.exists():
+        return 0
+    with accounts_file.connect(path) as con:
+        gone = con.execute("DELETE FROM summary_sends WHERE period < ?", (first_day.isoformat(),))
+    return gone.rowcount
+
+
 def _subscription(row: sqlite3.Row) -> Subscription:
     return Subscription(
         row["account"], row["cadence"], row["subscribed_at"], row["account_created_at"]

@@ -67,3 +67,17 @@ def test_subscribe_list_and_unsubscribe(home, capsys):
         main(["summaries", "subscribe", "ana"])
     assert main(["summaries", "send"]) == 2  # only what is due is ever sent
     assert "--due" in capsys.readouterr().err
+
+
+def test_purge_forgets_sends_of_periods_before_the_retention_window(home, capsys):
+    from datetime import date
+
+    from kanon.summaries import records
+
+    path = home / "accounts.sqlite"
+    for period in (date(2020, 1, 6), date.today().replace(day=1)):
+        records.mark_sending(path, "ana", "weekly", period)
+        records.mark_sent(path, "ana", "weekly", period)
+    assert main(["purge"]) == 0
+    assert "summaries: forgot 1 sends" in capsys.readouterr().out
+    assert [send.period for send in records.sends(path)] == [date.today().replace(day=1)]
