@@ -32,6 +32,7 @@ from kanon.summaries import records
 from kanon.summaries.content import Summary, build
 from kanon.summaries.message import build_message
 from kanon.summaries.schedule import first_eligible, grain_of, latest_period
+from reports.grid import period_end
 from reports.protect import Release
 from reports.workbook import summary_workbook
 
@@ -168,29 +169,38 @@ def send_due(
                 built[key] = build(release, item.cadence, item.period, settings.public_url)
             if item.workbook and key not in books:
                 books[key] = _workbook(settings, release, built[key])
-            workbook = books.get(key) if item.workbook else None
+            workbook = books[key] if item.workbook else None
             message = build_message(
                 built[key], item.account, item.address, str(settings.smtp_from), workbook
             )
-            if not records.mark_sending(
-                settings.accounts_path, item.account, item.cadence, item.period
-            ):
-                continue
-            try:
-                mailer.send(message)
-            except (OSError, smtplib.SMTPException, ssl.SSLError) as error:
-                reason = f"{type(error).__name__}: {error}"
-                records.mark_failed(
-                    settings.accounts_path, item.account, item.cadence, item.period, reason
-                )
-                outcome.failed.append((item, reason))
-                say(describe(item, "failed") + f": {reason}")
-                continue
-            records.mark_sent(settings.accounts_path, item.account, item.cadence, item.period)
-            _log_sent(settings, item, built[key])
-            outcome.sent.append(item)
-            say(describe(item, "sent"))
+            _deliver(settings, mailer, item, message, outcome, say)
     return outcome
+
+
+def _deliver(
+    settings: Settings,
+    mailer: Mailer,
+    item: Planned,
+    message: EmailMessage,
+    outcome: Outcome,
+    say: Callable[[str], None],
+) -> None:
+    """Claim, send and record one summary (`sending`, then `sent` or `failed`)."""
+    path, key = settings.accounts_path, (item.account, item.cadence, item.period)
+    if not records.mark_sending(path, *key):
+        return  # sent already, by a run that ended after this one planned
+    try:
+        mailer.send(message)
+    except (OSError, smtplib.SMTPException) as error:  # ssl.SSLError is an OSError
+        reason = f"{type(error).__name__}: {error}"
+        records.mark_failed(path, *key, reason)
+        outcome.failed.append((item, reason))
+        say(describe(item, "failed") + f": {reason}")
+        return
+    records.mark_sent(path, *key)
+    _log_sent(settings, item)
+    outcome.sent.append(item)
+    say(describe(item, "sent"))
 
 
 def failed_sends(settings: Settings) -> list[records.Send]:
@@ -224,15 +234,17 @@ def _workbook(settings: Settings, release: Release, summary: Summary) -> bytes:
     return summary_workbook(release, grain, summary.first, summary.last, facts)
 
 
-def _log_sent(settings: Settings, item: Planned, summary: Summary) -> None:
+def _log_sent(settings: Settings, item: Planned) -> None:
+    """Who got which period: never a figure."""
+    grain = grain_of(item.cadence)
     log.event(
         settings.access_log_path,
         item.account,
         "summary-sent",
         report="summary",
-        grain=grain_of(item.cadence),
-        start=summary.first.isoformat(),
-        end=summary.last.isoformat(),
+        grain=grain,
+        start=item.period.isoformat(),
+        end=period_end(item.period, grain).isoformat(),
         cadence=item.cadence,
         attachment="workbook" if item.workbook else None,
     )

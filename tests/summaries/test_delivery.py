@@ -148,3 +148,16 @@ def test_the_password_may_come_from_streamlit_secrets(
     assert [item.account for item in send_due(load_settings(), say=lambda line: None).sent] == [
         "ana"
     ]
+
+
+def test_a_server_whose_certificate_is_not_trusted_gets_nothing(
+    own_home: Path, server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    analyst(own_home)
+    env = server.settings()
+    del env["SSL_CERT_FILE"]
+    use(monkeypatch, own_home, env)
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    outcome = send_due(load_settings(), say=lambda line: None)
+    [(_, reason)] = outcome.failed
+    assert "SSLCertVerificationError" in reason and server.inbox.received == []
