@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from kanon.private import make_private
-from kanon.ui import context, messages, navigation, signin_page
+from kanon.ui import context, messages, navigation, signin_page, summary_panels
 
 # A file served by Kanon itself: a `:material/...` favicon would make every visitor's browser
 # fetch it from Google's font servers.
@@ -51,5 +51,6 @@ if not sections:
 current = st.navigation(sections)
 messages.identity_caption(identity)
 signin_page.sign_out_button(settings, identity)
+summary_panels.my_summaries(settings, identity)
 messages.stale_banner(settings)
 current.run()

@@ -1,4 +1,5 @@
-"""The `kanon` command: sample, sync, export, audit, purge, check-property, dsr, users, logs."""
+"""The `kanon` command: sample, sync, export, audit, purge, check-property, dsr, users, logs,
+summaries."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from connectors.base import ConnectorError
 from connectors.catalog import BREAKDOWNS, GRAINS
-from kanon import users_cli
+from kanon import summaries_cli, users_cli
 from kanon.errors import EXIT_FAILED, EXIT_USAGE, InvalidInput, KanonError
 from kanon.private import make_private
 from kanon.settings import Settings, load_settings
@@ -108,6 +109,7 @@ def _parser() -> argparse.ArgumentParser:
     check.set_defaults(run=cmd_check_property)
     _dsr_parser(commands)
     users_cli.add_commands(commands, day=_day)
+    summaries_cli.add_commands(commands)
     return parser
 
 

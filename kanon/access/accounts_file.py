@@ -1,4 +1,5 @@
-"""The accounts file: one SQLite database under KANON_HOME for accounts, sessions and attempts.
+"""The accounts file: one SQLite database under KANON_HOME for accounts, sessions, attempts,
+and the e-mailed summaries (who gets which, and each one sent).
 
 SQLite (Python's own) because the dashboard and `kanon users` write it from separate processes
 at any time, and it takes turns on the file safely; the statistics store is a separate file.
@@ -36,6 +37,28 @@ CREATE INDEX IF NOT EXISTS failures_by_key ON failures (key, at);
 CREATE TABLE IF NOT EXISTS throttle_notes (
     key TEXT PRIMARY KEY,           -- a throttled key whose refusal was logged
     at REAL NOT NULL                -- when: logged again only once the window has passed
+);
+CREATE TABLE IF NOT EXISTS account_emails (
+    account TEXT PRIMARY KEY REFERENCES accounts(name) ON DELETE CASCADE,
+    email TEXT NOT NULL,            -- a local account's address (OpenID Connect names are emails)
+    changed_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS summary_subscriptions (
+    account TEXT NOT NULL,          -- no foreign key: rows outlive their account, checked at send
+    cadence TEXT NOT NULL CHECK (cadence IN ('weekly', 'monthly')),
+    subscribed_at REAL NOT NULL,    -- no summary of a period older than the last one by then
+    account_created_at REAL NOT NULL, -- an account removed and added again is a new one
+    PRIMARY KEY (account, cadence)
+);
+CREATE TABLE IF NOT EXISTS summary_sends (
+    account TEXT NOT NULL,
+    cadence TEXT NOT NULL,
+    period TEXT NOT NULL,           -- the period's first day, YYYY-MM-DD
+    state TEXT NOT NULL CHECK (state IN ('sending', 'sent', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    error TEXT,                     -- the last failure, as the mail server or network gave it
+    changed_at REAL NOT NULL,
+    PRIMARY KEY (account, cadence, period)
 );
 """
 

@@ -33,6 +33,7 @@ MAX_TEXT = 256  # characters of any one value; a name may be 254
 KNOWN_ACTIONS = (
     SIGN_IN, SIGN_OUT, SIGN_IN_FAILED, IDLE_TIMEOUT, VIEW, DOWNLOAD, "sync", "user-add",
     "user-remove", "user-set-role", "user-reset-password", "user-disable", "user-enable",
+    "user-set-email", "summary-subscribe", "summary-unsubscribe", "summary-sent",
 )  # fmt: skip
 
 

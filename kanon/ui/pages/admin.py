@@ -10,7 +10,7 @@ import streamlit as st
 
 from kanon.access.roles import ADMINISTER
 from kanon.sources import SOURCES
-from kanon.ui import admin_panels, data, messages, page, people
+from kanon.ui import admin_panels, data, messages, page, people, summary_panels
 
 HISTORY_COLUMNS: dict[str, Any] = {
     "sync_id": st.column_config.NumberColumn("Sync"),
@@ -92,6 +92,9 @@ else:
 
 st.subheader("Accounts")
 people.accounts_section(settings, identity)
+
+st.subheader("Summaries by e-mail")
+summary_panels.subscriptions_section(settings, identity)
 
 st.subheader("Access log")
 people.access_log_section(settings, identity)
