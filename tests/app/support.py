@@ -8,6 +8,7 @@ figure that leaked into a chart or a table would be caught.
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import json
 import shutil
@@ -78,12 +79,15 @@ def published_home(config: pytest.Config, home: Path, **overrides: object) -> Pa
     releases = cache.mkdir("kanon-releases")
     folder = releases / _fingerprint(overrides)
     stored = folder / "kanon.duckdb"
-    if not stored.exists():
-        _forget_old(releases)
-        building = folder.with_suffix(".building")
-        shutil.rmtree(building, ignore_errors=True)
-        publish(building, **overrides)
-        building.rename(folder)
+    # One builder at a time: parallel test workers (pytest -n) share the cache.
+    with (releases / ".lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not stored.exists():
+            _forget_old(releases)
+            building = folder.with_suffix(".building")
+            shutil.rmtree(building, ignore_errors=True)
+            publish(building, **overrides)
+            building.rename(folder)
     shutil.copy(stored, home / "kanon.duckdb")
     return home
 
