@@ -151,11 +151,11 @@ def _new_password(args: argparse.Namespace) -> str:
 
 
 def _changed(settings: Settings, action: str, account: Account, **details: object) -> None:
-    who = f"cli:{_operator()}"
+    who = f"cli:{operator_name()}"
     log.event(settings.access_log_path, who, action, account=account.name, **details)
 
 
-def _operator() -> str:
+def operator_name() -> str:
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # no user name in this environment
