@@ -47,11 +47,12 @@ def add_commands(commands: argparse._SubParsersAction, day: Callable[[str], date
 
 
 def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
-    today = date.today()
-    earliest = Window.on(today, settings.retention_months, settings.settle_days).first_day
+    today, store = date.today(), Store(settings.store_path)
+    window = Window.on(today, settings.retention_months, settings.settle_days)
+    earliest = notes.first_allowed_day(store, window.first_day)
     first, last = notes.checked_days(args.date, args.to, earliest, today)
     author = _account(settings, args.by) if args.by else f"cli:{operator_name()}"
-    note = notes.add(Store(settings.store_path), first, last, args.text, author)
+    note = notes.add(store, first, last, args.text, author)
     log.note_changed(
         settings.access_log_path, f"cli:{operator_name()}", log.NOTE_ADD, note.note_id, first, last
     )

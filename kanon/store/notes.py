@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import unicodedata
 from contextlib import AbstractContextManager
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import duckdb
 
@@ -88,6 +88,17 @@ def checked_days(first: date, last: date | None, earliest: date, today: date) ->
     if first > today + timedelta(days=MAX_AHEAD_DAYS):
         raise NoteError(f"A note may be at most {MAX_AHEAD_DAYS} days ahead of today.")
     return first, last
+
+
+def first_allowed_day(store: Store, window_first_day: date) -> date:
+    """The first day a note may have: the release's first day (the charts show nothing
+    earlier, and the next sync purges what ends before it), or before the first release, the
+    first day of the retention window as of today."""
+    info = store.release_info()
+    if not info or info.get("first_day") is None:
+        return window_first_day
+    first = info["first_day"]
+    return first.date() if isinstance(first, datetime) else first
 
 
 def add(store: Store, first: date, last: date, text: str, author: str) -> Note:

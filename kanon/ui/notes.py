@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from kanon.access import log
@@ -80,7 +81,7 @@ def _note_row(view: PageView, note: Note, handle: context.Handle) -> None:
 
 def _edit_form(view: PageView, note: Note, handle: context.Handle) -> None:
     prefix = f"note-{note.note_id}"
-    earliest, latest = _bounds(view.settings)
+    earliest, latest = _bounds(view)
     with st.form(f"{prefix}-form", border=False):
         st.date_input(
             "Day, or first and last day",
@@ -92,7 +93,7 @@ def _edit_form(view: PageView, note: Note, handle: context.Handle) -> None:
         )
         st.text_input("Note", value=note.text, max_chars=notes.MAX_TEXT, key=f"{prefix}-text")
         st.form_submit_button(
-            "Save", on_click=_edit_clicked, args=(view.settings, handle, note.note_id)
+            "Save", on_click=_edit_clicked, args=(view.settings, handle, earliest, note.note_id)
         )
     st.button(
         "Delete note",
@@ -104,7 +105,7 @@ def _edit_form(view: PageView, note: Note, handle: context.Handle) -> None:
 
 
 def _add_form(view: PageView, handle: context.Handle) -> None:
-    earliest, latest = _bounds(view.settings)
+    earliest, latest = _bounds(view)
     last = view.selection.last_day or date.today()
     with st.form("note-add"):
         st.info(notes.REMINDER, icon=":material/info:")
@@ -122,25 +123,30 @@ def _add_form(view: PageView, handle: context.Handle) -> None:
             placeholder="e.g. Spring campaign started; site down 02:00 to 04:00",
             key=TEXT,
         )
-        st.form_submit_button("Add note", on_click=_add_clicked, args=(view.settings, handle))
+        st.form_submit_button(
+            "Add note", on_click=_add_clicked, args=(view.settings, handle, earliest)
+        )
 
 
-def _bounds(settings: Settings) -> tuple[date, date]:
-    """The first day a note may have (the retention window's) and the last."""
-    today = date.today()
-    earliest = Window.on(today, settings.retention_months, settings.settle_days).first_day
+def _bounds(view: PageView) -> tuple[date, date]:
+    """The first day a note may have (the release's, see `notes.first_allowed_day`) and the
+    last."""
+    today, first = date.today(), view.release.info.get("first_day")
+    settings = view.settings
+    window = Window.on(today, settings.retention_months, settings.settle_days).first_day
+    earliest = window if first is None else pd.Timestamp(first).date()
     return earliest, today + timedelta(days=notes.MAX_AHEAD_DAYS)
 
 
 # --- clicks: run before the page, as whoever the server says the sign-in is now ------------
 
 
-def _add_clicked(settings: Settings, handle: context.Handle) -> None:
+def _add_clicked(settings: Settings, handle: context.Handle, earliest: date) -> None:
     who = _who_at_click(handle)
     if who is None:
         return
     try:
-        first, last = _days(settings, st.session_state.get(DAYS))
+        first, last = _days(earliest, st.session_state.get(DAYS))
         note = notes.add(
             Store(settings.store_path), first, last, st.session_state.get(TEXT, ""), who.email
         )
@@ -152,13 +158,13 @@ def _add_clicked(settings: Settings, handle: context.Handle) -> None:
     _changed(f"Note {note.note_id} added.")
 
 
-def _edit_clicked(settings: Settings, handle: context.Handle, note_id: int) -> None:
+def _edit_clicked(settings: Settings, handle: context.Handle, earliest: date, note_id: int) -> None:
     who = _who_at_click(handle)
     if who is None:
         return
     prefix = f"note-{note_id}"
     try:
-        first, last = _days(settings, st.session_state.get(f"{prefix}-days"))
+        first, last = _days(earliest, st.session_state.get(f"{prefix}-days"))
         text = st.session_state.get(f"{prefix}-text", "")
         store = Store(settings.store_path)
         notes.edit(store, note_id, first, last, text, who.email, ADMIN in who.roles)
@@ -192,13 +198,12 @@ def _who_at_click(handle: context.Handle) -> Identity | None:
     return who
 
 
-def _days(settings: Settings, picked: object) -> tuple[date, date]:
-    """The date input's one or two days, checked against the retention window."""
+def _days(earliest: date, picked: object) -> tuple[date, date]:
+    """The date input's one or two days, checked against the first day a note may have."""
     given = picked if isinstance(picked, tuple | list) else [picked]
     days = [day for day in given if isinstance(day, date)]
     if not days:
         raise notes.NoteError("Pick the note's day (or its first and last day).")
-    earliest, _ = _bounds(settings)
     return notes.checked_days(days[0], days[-1], earliest, date.today())
 
 
