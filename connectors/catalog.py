@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from connectors import figures
 from connectors.errors import EXIT_USAGE, KanonError
 
 METRICS: tuple[str, ...] = (
@@ -40,17 +41,10 @@ DIMENSIONS: tuple[str, ...] = (
 
 GRAINS: tuple[str, ...] = ("day", "week", "month")
 
-# Additive figures Kanon derives from GA4's metrics (see reports.cells). Users are a distinct
-# count and never add up; these do, within the relations each breakdown's scope allows.
-ADDITIVE: tuple[str, ...] = (
-    "sessions",
-    "views",
-    "engagement_seconds",
-    "session_seconds",
-    "engaged_sessions",
-)
-# Page rows share sessions (a session sees several pages), so across pages only these add up.
-PAGE_ADDITIVE: tuple[str, ...] = ("views", "engagement_seconds")
+# Users are a distinct count and never add up; ADDITIVE do, within the relations each
+# breakdown's scope allows, and across page rows only PAGE_ADDITIVE (see connectors.figures).
+ADDITIVE: tuple[str, ...] = figures.ADDITIVE
+PAGE_ADDITIVE: tuple[str, ...] = figures.PAGE_ADDITIVE
 
 
 class CatalogError(KanonError, ValueError):

@@ -37,22 +37,19 @@ from numpy.typing import ArrayLike
 from scipy.sparse.csgraph import connected_components
 
 from connectors.catalog import ADDITIVE
+from connectors.figures import FIGURE, Kind, linked
 from reports import lp, relations
 
-COUNTS = ("sessions", "views", "engaged_sessions")
-SECONDS_PER_VISITOR = 10.0  # GA4's engaged-session threshold: the unit for seconds figures
-# The required width of each figure's interval, in units of k (see the module docstring).
-WIDTH_UNITS: dict[str, float] = {
-    **dict.fromkeys(COUNTS, 1.0),
-    "engagement_seconds": SECONDS_PER_VISITOR,
-    "session_seconds": SECONDS_PER_VISITOR,
-}
+COUNTS = tuple(f for f in ADDITIVE if FIGURE[f].kind is Kind.COUNT)
+# The required width of each figure's interval, in units of k (connectors.figures: one visit or
+# view per visitor for counts, `SECONDS_PER_VISITOR` for seconds).
+WIDTH_UNITS: dict[str, float] = {f: FIGURE[f].width_unit for f in ADDITIVE}
 # Relations hold exactly for counts (integers); seconds are GA4 averages times sessions,
 # rounded to thousandths, so their relations hold up to 0.01 plus half a thousandth per term.
 BAND = {"seconds": (0.01, 0.0005), "counts": (1e-6, 0.0)}
 # Figures linked within one cell, (smaller, larger): GA4's engaged sessions are a share of the
 # sessions. The attacker may use the link, so the pair is attacked as one system.
-LINKED = ("engaged_sessions", "sessions")
+LINKED = linked()
 UNITS: tuple[tuple[str, ...], ...] = (
     LINKED,
     *((figure,) for figure in ADDITIVE if figure not in LINKED),

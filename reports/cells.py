@@ -10,21 +10,16 @@ from __future__ import annotations
 from datetime import date
 from functools import reduce
 
+import numpy as np
 import pandas as pd
 
 from connectors.base import ReportRequest, ReportResult
 from connectors.catalog import METRICS, OVERVIEW, TIME_DIMENSIONS, Breakdown
+from connectors.figures import FIGURE, STORED, Figure
 from reports.grid import parse_ga4_period
 
 KEY = ["breakdown", "grain", "period", "category"]
-FIGURES = [
-    "users",
-    "sessions",
-    "views",
-    "engagement_seconds",
-    "session_seconds",
-    "engaged_sessions",
-]
+FIGURES = list(STORED)  # the figure columns of a cell, in the store's order
 COLUMNS = KEY + FIGURES
 
 SITE_TOTAL = "(all visits)"  # the category of the overview breakdown
@@ -59,7 +54,7 @@ def cells_from_result(breakdown: Breakdown, grain: str, result: ReportResult) ->
     else:
         parts = [rows[d].astype(str) for d in breakdown.dimensions]
         category = reduce(lambda left, right: left + SOURCE_SEPARATOR + right, parts)
-    sessions = rows["sessions"].astype("float64")
+    sessions = rows[FIGURE["sessions"].metric].astype("float64")
     # A report has few distinct periods: parse each once.
     periods = rows[time_dimension].astype(str)
     parsed = {value: parse_ga4_period(value, grain) for value in periods.unique()}
@@ -69,13 +64,16 @@ def cells_from_result(breakdown: Breakdown, grain: str, result: ReportResult) ->
             "grain": grain,
             "period": periods.map(parsed).to_numpy(),
             "category": category.to_numpy(),
-            "users": rows["activeUsers"].astype("float64").to_numpy(),
-            "sessions": sessions.to_numpy(),
-            "views": rows["screenPageViews"].astype("float64").to_numpy(),
-            "engagement_seconds": rows["userEngagementDuration"].astype("float64").to_numpy(),
-            # GA4 reports the mean and the rate; their totals are what adds up.
-            "session_seconds": (rows["averageSessionDuration"] * sessions).round(3).to_numpy(),
-            "engaged_sessions": (rows["engagementRate"] * sessions).round(3).to_numpy(),
+            **{name: _stored(rows, FIGURE[name], sessions) for name in FIGURES},
         }
     )
     return cells[COLUMNS]
+
+
+def _stored(rows: pd.DataFrame, figure: Figure, sessions: pd.Series) -> np.ndarray:
+    """One stored figure from GA4's rows."""
+    values = rows[figure.metric]
+    if figure.per_session:
+        # GA4 reports the mean and the rate; their totals are what adds up.
+        return (values * sessions).round(3).to_numpy()
+    return values.astype("float64").to_numpy()

@@ -20,9 +20,9 @@ from datetime import date
 import pandas as pd
 import plotly.graph_objects as go
 
+from connectors.figures import FIGURE, LABELS, Kind
 from reports.notes import Note
 from reports.status import PUBLISHED
-from reports.views import LABELS
 
 MAX_LABEL = 60  # a chart's longest name, hover included (wrapped at this width)
 AXIS_LABEL = 24  # a bar's name on its axis
@@ -45,8 +45,8 @@ NOTE_COLOUR = "#7F6A93"  # apart from the palette's lines: a note is no series
 NOTES_TRACE = "Notes"
 
 TICK_FORMAT = {"day": "%-d %b", "week": "%-d %b", "month": "%b %Y"}  # the range names the year
-PERCENT = {"engagement_rate", "bounce_rate"}
-SECONDS = {"avg_session_duration", "engagement_per_session", "engagement_seconds"}
+UNITS = {Kind.PERCENT: " %", Kind.SECONDS: " s"}
+GROUPED = {Kind.COUNT, Kind.SECONDS}  # rates and ratios stay small: no thousands separator
 
 
 def display_label(text: str) -> str:
@@ -84,14 +84,12 @@ def colour(category: str) -> str:
 
 
 def number_format(metric: str) -> tuple[str, str]:
-    """(d3 format, unit suffix) of a metric's figures in hovers."""
-    if metric in PERCENT:
-        return ".1f", " %"
-    if metric in SECONDS:
-        return ",.1f", " s"
-    if metric == "views_per_session":
-        return ".2f", ""
-    return ",.0f", ""
+    """(d3 format, unit suffix) of a metric's figures in hovers, at its decimals."""
+    figure = FIGURE.get(metric)
+    if figure is None:
+        return ",.0f", ""
+    grouping = "," if figure.kind in GROUPED else ""
+    return f"{grouping}.{figure.decimals}f", UNITS.get(figure.kind, "")
 
 
 def site_trend_chart(

@@ -26,21 +26,13 @@ import pandas as pd
 from connectors.catalog import BREAKDOWNS, check_grain
 from connectors.catalog import breakdown as check_breakdown
 from connectors.errors import KanonError
+from connectors.figures import EXPORTED
 from reports.grid import Selection
 from reports.protect import Release
 from reports.status import PUBLISHED, SHOWN_WITHHELD
 from reports.views import ga4_flags, select, series, withheld, withheld_shares, withheld_text
 
-FIGURE_COLUMNS = {
-    "users": "visitors",
-    "sessions": "visits",
-    "views": "page_views",
-    "views_per_session": "views_per_visit",
-    "avg_session_duration": "visit_duration_seconds",
-    "engagement_rate": "engagement_rate_percent",
-    "bounce_rate": "bounce_rate_percent",
-    "engagement_seconds": "engagement_seconds",
-}
+FIGURE_COLUMNS = EXPORTED  # figure -> its CSV column (connectors.figures), in the CSV's order
 GA4_FLAGS = ("subject_to_thresholding", "data_loss_from_other_row", "sampled")
 NOT_A_SUM = "—"  # the Other row's visitors: distinct counts do not add up across rows
 OTHER_STATUS = "not listed: the site total minus the listed rows"

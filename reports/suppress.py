@@ -31,6 +31,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from connectors.catalog import ADDITIVE, BREAKDOWNS, OVERVIEW
+from connectors.figures import FIGURE, Kind
 from reports import attack, lp, relations, shape
 from reports.cells import KEY
 from reports.relations import OVERCOUNT, RESIDUAL, RESIDUALS
@@ -49,7 +50,7 @@ __all__ = ["RESIDUAL", "OVERCOUNT", "RESIDUALS", "complementary"]
 log = logging.getLogger(__name__)
 
 # Gaps below these are rounding (of GA4's averages), not hidden rows: they widen the band only.
-_RESIDUAL_MIN = pd.Series({f: 1.0 if f.endswith("seconds") else 0.5 for f in ADDITIVE})
+_RESIDUAL_MIN = pd.Series({f: 1.0 if FIGURE[f].kind is Kind.SECONDS else 0.5 for f in ADDITIVE})
 _MAX_REPAIRS = 6
 _EPSILON = 1e-6  # cost of moving a cell that is already withheld
 _CLEANUP_MAX_CELLS = 60  # larger blocks keep their complements: re-solving them is slow

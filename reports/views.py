@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from connectors.catalog import ADDITIVE, BREAKDOWNS, OVERVIEW
+from connectors.figures import DECIMALS, LABELS, complements, ratios
 from reports.cells import FIGURES, KEY
 from reports.grid import Selection, period_end, snap
 from reports.protect import Release
@@ -22,15 +23,7 @@ from reports.status import PUBLISHED, SHOWN_WITHHELD, shown
 
 OTHER = "Other (not listed)"  # the one row per period that carries every category not listed
 
-ADDITIVE_SHOWN = ["sessions", "views", "engagement_seconds", "session_seconds", "engaged_sessions"]
-
-# Derived figures: (numerator, denominator, scale, decimals). Shown only where both parts are.
-RATIOS = {
-    "views_per_session": ("views", "sessions", 1.0, 2),
-    "avg_session_duration": ("session_seconds", "sessions", 1.0, 1),
-    "engagement_rate": ("engaged_sessions", "sessions", 100.0, 1),
-    "engagement_per_session": ("engagement_seconds", "sessions", 1.0, 1),
-}
+ADDITIVE_SHOWN = list(ADDITIVE)  # a list: pandas selects columns by a list
 
 # The figures of a KPI card row, a trend picker and a breakdown table, in that order.
 HEADLINE_FIGURES = (
@@ -42,18 +35,6 @@ HEADLINE_FIGURES = (
     "engagement_rate",
     "bounce_rate",
 )
-
-LABELS = {
-    "users": "Visitors",
-    "sessions": "Visits",
-    "views": "Page views",
-    "engagement_seconds": "Engagement time (s)",
-    "views_per_session": "Views per visit",
-    "avg_session_duration": "Visit duration (s)",
-    "engagement_rate": "Engagement rate (%)",
-    "bounce_rate": "Bounce rate (%)",
-    "engagement_per_session": "Engagement per visit (s)",
-}
 
 
 def select(release: Release, grain: str, first: date, last: date) -> Selection:
@@ -145,13 +126,15 @@ def _other_rows(
 
 
 def add_ratios(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rates and averages, rounded, where both numerator and denominator are published."""
+    """Rates and averages (connectors.figures' derived figures), rounded, where both numerator
+    and denominator are published."""
     frame = frame.copy()
-    for name, (numerator, denominator, scale, decimals) in RATIOS.items():
-        top = frame[numerator].astype("float64")
-        bottom = frame[denominator].astype("float64").where(frame[denominator] > 0)
-        frame[name] = (top / bottom * scale).round(decimals)
-    frame["bounce_rate"] = (100.0 - frame["engagement_rate"]).round(1)
+    for name, ratio in ratios():
+        top = frame[ratio.numerator].astype("float64")
+        bottom = frame[ratio.denominator].astype("float64").where(frame[ratio.denominator] > 0)
+        frame[name] = (top / bottom * ratio.scale).round(DECIMALS[name])
+    for name, complement in complements():
+        frame[name] = (complement.whole - frame[complement.of]).round(DECIMALS[name])
     return frame
 
 
@@ -209,7 +192,7 @@ def kpis(release: Release, selection: Selection) -> list[Kpi]:
     for name in HEADLINE_FIGURES:
         label = LABELS[name]
         if name == "users":
-            label = f"Visitors per {selection.grain} (average)"
+            label = f"{label} per {selection.grain} (average)"
         cards.append(
             Kpi(name, label, now.get(name), before.get(name), int(now.get("withheld_periods", 0)))
         )

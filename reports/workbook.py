@@ -17,6 +17,7 @@ import pandas as pd
 import xlsxwriter
 
 from connectors.catalog import BREAKDOWNS
+from connectors.figures import FIGURES, Figure
 from reports.export import Facts, provenance, report_facts, selection_for, summary
 from reports.notes import Note, overlapping
 from reports.protect import Release
@@ -28,16 +29,16 @@ OPTIONS = {
     "strings_to_urls": False,
     "strings_to_numbers": False,
 }
-NUMBER_FORMATS = {
-    "visitors": "#,##0",
-    "visits": "#,##0",
-    "page_views": "#,##0",
-    "views_per_visit": "0.00",
-    "visit_duration_seconds": "0.0",
-    "engagement_rate_percent": "0.0",
-    "bounce_rate_percent": "0.0",
-    "engagement_seconds": "#,##0.0",
-}
+
+
+def number_format(figure: Figure) -> str:
+    """A figure's Excel format, at its decimals: thousands grouped in stored figures (counts
+    and totals grow large), not in rates and averages."""
+    places = "." + "0" * figure.decimals if figure.decimals else ""
+    return ("0" if figure.derived else "#,##0") + places
+
+
+NUMBER_FORMATS = {f.export_column: number_format(f) for f in FIGURES if f.export_column}
 DATE_FORMAT = "yyyy-mm-dd"
 MIN_WIDTH, MAX_WIDTH = 8, 60
 

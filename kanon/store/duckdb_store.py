@@ -21,13 +21,11 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from connectors.figures import STORED
 from connectors.retry import polling, retrying
 from kanon.errors import KanonError
 
-FIGURE_COLUMNS = """
-    users DOUBLE, sessions DOUBLE, views DOUBLE, engagement_seconds DOUBLE,
-    session_seconds DOUBLE, engaged_sessions DOUBLE
-"""
+FIGURE_COLUMNS = ", ".join(f"{name} DOUBLE" for name in STORED)  # connectors.figures
 CELL_KEY = "breakdown VARCHAR, grain VARCHAR, period DATE, category VARCHAR"
 CELL_COLUMNS = ["breakdown", "grain", "period", "category"]
 

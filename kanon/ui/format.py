@@ -6,15 +6,12 @@ import math
 import re
 from datetime import date
 
+from connectors.figures import FIGURE, Kind
 from reports.grid import Selection, period_end
 from reports.status import PUBLISHED, SHOWN_WITHHELD
 from reports.views import withheld_text
 
 MAX_TABLE_LABEL = 80
-
-PERCENT = {"engagement_rate", "bounce_rate"}
-SECONDS = {"avg_session_duration", "engagement_per_session", "engagement_seconds"}
-DECIMALS = {"views_per_session": 2}
 
 # The Other row's status: its visitors read "—" (distinct counts do not add up across rows).
 OTHER_STATUS = "not listed: the total minus the listed rows; visitors do not add up"
@@ -61,22 +58,26 @@ def compared_with(selection: Selection) -> str:
 
 
 def figure(value: float | None, name: str) -> str:
-    """A published figure as text; `withheld` when there is none."""
+    """A published figure as text, at its decimals (connectors.figures); `withheld` when there is
+    none. Rates and ratios stay small, so only counts group their thousands; a name that is no
+    figure (an admin panel's "count") is a whole count."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "withheld"
-    if name in PERCENT:
-        return f"{value:.1f} %"
-    if name in SECONDS:
-        return duration(value)
-    if name in DECIMALS:
-        return f"{value:.{DECIMALS[name]}f}"
-    return f"{value:,.0f}"
+    known = FIGURE.get(name)
+    kind, places = (known.kind, known.decimals) if known else (Kind.COUNT, 0)
+    if kind is Kind.PERCENT:
+        return f"{value:.{places}f} %"
+    if kind is Kind.SECONDS:
+        return duration(value, places)
+    if kind is Kind.RATIO:
+        return f"{value:.{places}f}"
+    return f"{value:,.{places}f}"
 
 
-def duration(seconds: float) -> str:
-    """`1 min 23 s`, or `42.5 s` under a minute."""
+def duration(seconds: float, places: int) -> str:
+    """`1 min 23 s`, or `42.5 s` under a minute (at `places` decimals)."""
     if seconds < 60:
-        return f"{seconds:.1f} s"
+        return f"{seconds:.{places}f} s"
     minutes, rest = divmod(round(seconds), 60)
     return f"{minutes} min {rest:02d} s"
 

@@ -15,10 +15,11 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from connectors.catalog import BREAKDOWNS
+from connectors.figures import DECIMALS, FIGURE, LABELS, Figure, Kind
 from kanon.ui import data, downloads, figures, format
 from kanon.ui.page_view import PageView
 from reports.notes import Note
-from reports.views import HEADLINE_FIGURES, LABELS, Kpi
+from reports.views import HEADLINE_FIGURES, Kpi
 
 CATEGORY_TITLES = {
     "pages": "Page",
@@ -30,17 +31,7 @@ CATEGORY_TITLES = {
     "countries": "Country",
 }
 TABLE_FIGURES = HEADLINE_FIGURES
-# Decimals of each figure a table writes as text (see `with_marks`).
-TABLE_DECIMALS = {
-    "users": 0,
-    "sessions": 0,
-    "views": 0,
-    "views_per_session": 2,
-    "avg_session_duration": 1,
-    "engagement_rate": 1,
-    "bounce_rate": 1,
-    "engagement_per_session": 1,
-}
+TABLE_DECIMALS = DECIMALS  # of each figure a table writes as text (see `with_marks`)
 ENGAGEMENT_FIGURES = (
     "views",
     "engagement_per_session",
@@ -191,26 +182,13 @@ def with_marks(shown: pd.DataFrame, table: pd.DataFrame) -> tuple[pd.DataFrame, 
 
 def table_columns(name: str, grain: str, texts: tuple[str, ...] = ()) -> dict:
     """Column titles and formats; `texts` are figure columns written as text (see `with_marks`)."""
-    count: dict[str, Any] = {"format": "localized"}
     config = {
         CATEGORY_TITLES[name]: st.column_config.TextColumn(width="medium"),
+        **{f: _figure_column(FIGURE[f]) for f in (*TABLE_FIGURES, *ENGAGEMENT_FIGURES)},
         "users": st.column_config.NumberColumn(
-            f"Visitors per {grain}",
+            f"{LABELS['users']} per {grain}",
             help=f"Average of the published {grain}ly counts; visitors never add up.",
-            **count,
-        ),
-        "sessions": st.column_config.NumberColumn(LABELS["sessions"], width="small", **count),
-        "views": st.column_config.NumberColumn(LABELS["views"], width="small", **count),
-        "views_per_session": st.column_config.NumberColumn(
-            LABELS["views_per_session"], format="%.2f"
-        ),
-        "avg_session_duration": st.column_config.NumberColumn(
-            LABELS["avg_session_duration"], format="%.1f"
-        ),
-        "engagement_rate": st.column_config.NumberColumn(LABELS["engagement_rate"], format="%.1f"),
-        "bounce_rate": st.column_config.NumberColumn(LABELS["bounce_rate"], format="%.1f"),
-        "engagement_per_session": st.column_config.NumberColumn(
-            LABELS["engagement_per_session"], format="%.1f"
+            format="localized",
         ),
         "Status": st.column_config.TextColumn(
             width="medium",
@@ -225,6 +203,13 @@ def table_columns(name: str, grain: str, texts: tuple[str, ...] = ()) -> dict:
             label, help=config[column].get("help"), alignment="right"
         )
     return config
+
+
+def _figure_column(figure: Figure) -> Any:
+    """A figure's column at its decimals; counts grouped as the reader's locale groups them."""
+    if figure.kind is Kind.COUNT and not figure.decimals:
+        return st.column_config.NumberColumn(figure.label, width="small", format="localized")
+    return st.column_config.NumberColumn(figure.label, format=f"%.{figure.decimals}f")
 
 
 def engagement_section(view: PageView) -> None:

@@ -3,7 +3,8 @@ client's address, and safe response headers.
 
 - `/auth/session?ticket=...` swaps a one-time ticket (made by the page that just signed someone
   in, see `kanon.ui.signin_page.signed_in`) for the HttpOnly cookie holding only the session's
-  new random token, then goes back to the page that was opened. `/auth/signout` clears that
+  new random token, then goes back to the page that was opened. Only a navigation from Kanon's
+  own page may do so (`from_kanon_itself`). `/auth/signout` clears that
   cookie once its session is over (the page closes the session first; a link from elsewhere
   cannot sign anyone out).
 - `ClientAddress` works out who is asking for every request and WebSocket: the TCP peer, or,
@@ -18,6 +19,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 from collections.abc import Iterable, Sequence
+from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -172,6 +174,19 @@ def _no_store(response: Response) -> Response:
     return response
 
 
+def from_kanon_itself(request: Request) -> bool:
+    """Whether this navigation started on one of Kanon's own pages (the sign-in page's
+    redirect), not at a link on another site or in an e-mail: login CSRF would otherwise sign a
+    victim in as the attacker. Browsers say so in Sec-Fetch-Site; one too old to send it still
+    sends a same-origin Referer (Kanon's Referrer-Policy is same-origin)."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site == "same-origin"
+    referer = urlsplit(request.headers.get("referer", ""))
+    host = request.headers.get("host", "")
+    return bool(referer.netloc) and referer.netloc == host
+
+
 async def set_session(request: Request) -> Response:
     """Redeem a sign-in ticket: set the cookie with the session's new token, go back."""
     settings = _settings()
@@ -180,6 +195,11 @@ async def set_session(request: Request) -> Response:
         return _no_store(RedirectResponse(home, status_code=303))
     ticket = request.query_params.get("ticket")
     redeemed = await run_in_threadpool(_sessions(settings).redeem, ticket)
+    if redeemed is not None and not from_kanon_itself(request):
+        # A ticket followed from another site (a link someone sent) would sign this browser in
+        # as the ticket's owner: spent above, and that session's token is now nobody's.
+        log.warning("A sign-in ticket came from another site's link; it was spent unused.")
+        return _no_store(RedirectResponse(home, status_code=303))
     if redeemed is None:  # spent, expired, forged, or its session already over
         return _no_store(RedirectResponse(home, status_code=303))
     token, next_path = redeemed

@@ -344,7 +344,10 @@ def _kanon_server():
         from starlette.testclient import TestClient
 
     app_ = Starlette(routes=server.routes(), middleware=server.middleware())
-    return lambda **options: TestClient(app_, follow_redirects=False, **options)
+    own_page = {"Sec-Fetch-Site": "same-origin"}  # what the sign-in page's redirect sends
+    return lambda headers=own_page, **options: TestClient(
+        app_, follow_redirects=False, headers=headers, **options
+    )
 
 
 def test_the_cookie_route_sets_a_secure_cookie_only_over_https(install, monkeypatch):
@@ -376,6 +379,38 @@ def test_the_cookie_route_sets_a_secure_cookie_only_over_https(install, monkeypa
     assert "Secure" not in spoofed.headers["set-cookie"]
     retired = proxied.get(f"/auth/session?ticket={sessions.ticket(new_token, '/')}")
     assert "set-cookie" not in retired.headers  # that token was swapped for the last cookie
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Sec-Fetch-Site": "cross-site"},  # a link on another site
+        {"Sec-Fetch-Site": "none"},  # typed, or opened from an e-mail
+        {"Sec-Fetch-Site": "same-site"},  # another service on a sibling host
+        {},  # an old browser, no Referer
+        {"Referer": "https://attacker.example/page"},  # an old browser, another site
+    ],
+)
+def test_a_ticket_followed_from_elsewhere_signs_nobody_in_and_is_spent(install, headers):
+    """Login CSRF: someone signs in, keeps their own ticket and sends it as a link; whoever
+    follows it must not end up signed in as them."""
+    sessions = Sessions(install / "accounts.sqlite", 1800)
+    token = sessions.open(Accounts(install / "accounts.sqlite").get("ana"))
+    ticket = sessions.ticket(token, "/")
+    answer = _kanon_server()(headers=headers, client=("192.0.2.7", 5000)).get(
+        f"/auth/session?ticket={ticket}"
+    )
+    assert answer.status_code == 303 and "set-cookie" not in answer.headers
+    assert sessions.redeem(ticket) is None  # spent: it cannot be tried again
+    assert sessions.lookup(token).account is None  # and the session it named is nobody's
+
+
+def test_an_old_browser_with_a_same_origin_referer_still_signs_in(install):
+    sessions = Sessions(install / "accounts.sqlite", 1800)
+    token = sessions.open(Accounts(install / "accounts.sqlite").get("ana"))
+    client = _kanon_server()(headers={"Referer": "http://testserver/overview"})
+    answer = client.get(f"/auth/session?ticket={sessions.ticket(token, '/')}")
+    assert answer.headers["set-cookie"].startswith("kanon_session=")
 
 
 def test_signout_clears_the_cookie_only_once_its_session_is_over(install):

@@ -154,6 +154,39 @@ def test_forged_and_old_cookies_and_a_replayed_ticket_open_nothing(server, brows
         other.close()
 
 
+def test_a_ticket_sent_as_a_link_signs_nobody_in(server, browser):
+    """Login CSRF as an attacker would try it: sign in, keep the ticket instead of following
+    it, and put it in a link on another page; the victim who clicks gets no session."""
+    from playwright.sync_api import expect
+
+    attacker = new_context(browser)
+    page = attacker.new_page()
+    kept: list[str] = []
+    page.route("**/auth/session?ticket=*", lambda r: (kept.append(r.request.url), r.abort()))
+    page.goto(server)
+    settle(page)
+    page.get_by_label("Username").fill("max")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Password", exact=True).press("Enter")
+    page.wait_for_timeout(500)
+    for _ in range(60):
+        if kept:
+            break
+        page.wait_for_timeout(250)
+    attacker.close()
+    assert kept, "the sign-in page never sent the browser for its cookie"
+
+    victim = new_context(browser)
+    page = victim.new_page()
+    page.set_content(f'<a href="{kept[0]}">the quarter in one chart</a>')  # another site's page
+    page.get_by_role("link").click()
+    page.wait_for_url(f"{server}/**")
+    settle(page)
+    expect(page.get_by_role("button", name="Sign in", exact=True)).to_be_visible()
+    assert session_cookie(victim) is None and not signed_in(page)
+    victim.close()
+
+
 def test_the_idle_timeout_ends_a_session_even_after_a_reload(server, browser, home):
     from playwright.sync_api import expect
 

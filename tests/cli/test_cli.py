@@ -313,7 +313,7 @@ def test_a_failed_sync_keeps_the_last_good_release(synced, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(1200)  # two full audits solve sessions and engaged sessions as one system
+@pytest.mark.timeout(900)  # a full audit solves sessions and engaged sessions as one system
 def test_audit_passes_on_the_published_release_and_fails_on_a_leaky_one(synced, tmp_path):
     result = kanon(synced, "audit")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -337,10 +337,11 @@ def test_audit_passes_on_the_published_release_and_fails_on_a_leaky_one(synced, 
             "AND r.breakdown = 'browsers' RETURNING 1"
         ).fetchall()
     assert leaked
-    for full in ((), ("--full",)):
-        result = kanon(home, "audit", *full)
-        assert result.returncode == 1, result.stdout + result.stderr
-        assert "browsers" in result.stdout
+    # The stored proofs do not cover the changed blocks: they are solved again, and fail.
+    # (A full audit finds the same leak: tests/unit/test_audit_proofs.py, on a smaller release.)
+    result = kanon(home, "audit")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "browsers" in result.stdout
 
 
 def test_a_release_failing_the_audit_is_refused_with_a_message(
