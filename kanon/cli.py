@@ -1,5 +1,5 @@
 """The `kanon` command: sample, sync, export, audit, purge, check-property, dsr, users, logs,
-summaries."""
+summaries, notes."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from connectors.base import ConnectorError
 from connectors.catalog import BREAKDOWNS, GRAINS
-from kanon import summaries_cli, users_cli
+from kanon import notes_cli, summaries_cli, users_cli
 from kanon.errors import EXIT_FAILED, EXIT_USAGE, InvalidInput, KanonError
 from kanon.private import make_private
 from kanon.settings import Settings, load_settings
@@ -110,6 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     _dsr_parser(commands)
     users_cli.add_commands(commands, day=_day)
     summaries_cli.add_commands(commands)
+    notes_cli.add_commands(commands, day=_day)
     return parser
 
 
@@ -165,6 +166,7 @@ def cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     from kanon.sources import summary_facts
+    from kanon.store.notes import listed
     from reports import export
     from reports.status import SHOWN_WITHHELD
     from reports.workbook import summary_workbook
@@ -173,7 +175,8 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     release = _release(settings)
     facts = summary_facts(settings, release.info)
     if args.summary:
-        book = summary_workbook(release, args.grain, args.start, args.end, facts)
+        notes = listed(Store(settings.store_path), args.start, args.end)
+        book = summary_workbook(release, args.grain, args.start, args.end, facts, notes=notes)
         write_file(args.out, book)
         print(
             f"wrote the summary workbook ({args.grain}, {args.start} to {args.end}) to {args.out}"

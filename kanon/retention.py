@@ -25,7 +25,10 @@ def purge(settings: Settings, today: date | None = None) -> list[str]:
     if store.path.exists():
         with store.transaction() as con:
             deleted = purge_before(con, window.first_day)
-        lines.append(f"store: deleted {deleted} rows of periods starting before {window.first_day}")
+        lines.append(
+            f"store: deleted {deleted} rows of periods starting, and notes ending, before "
+            f"{window.first_day}"
+        )
     try:
         dropped = log.purge(settings.access_log_path, window.first_day)
     except Exception as error:

@@ -170,10 +170,10 @@ def _new_password(args: argparse.Namespace) -> str:
 def changed(settings: Settings, action: str, account: Account | str, **details: object) -> None:
     """Log a change made from the shell to `account` (an Account or a name)."""
     name = account if isinstance(account, str) else account.name
-    log.event(settings.access_log_path, f"cli:{_operator()}", action, account=name, **details)
+    log.event(settings.access_log_path, f"cli:{operator_name()}", action, account=name, **details)
 
 
-def _operator() -> str:
+def operator_name() -> str:
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # no user name in this environment

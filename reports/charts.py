@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import html
+from collections.abc import Sequence
+from datetime import date
 
 import pandas as pd
 import plotly.graph_objects as go
 
 from connectors.figures import FIGURE, LABELS, Kind
+from reports.notes import Note
 from reports.status import PUBLISHED
 
 MAX_LABEL = 60  # a chart's longest name, hover included (wrapped at this width)
@@ -38,6 +41,8 @@ PALETTE = (
 # Two lines of one chart that hash to the same colour stay apart by their dash.
 DASHES = ("solid", "dot", "dash", "longdash", "dashdot")
 SITE_COLOUR, PREVIOUS_COLOUR = "#4E79A7", "#9C9C9C"
+NOTE_COLOUR = "#7F6A93"  # apart from the palette's lines: a note is no series
+NOTES_TRACE = "Notes"
 
 TICK_FORMAT = {"day": "%-d %b", "week": "%-d %b", "month": "%b %Y"}  # the range names the year
 UNITS = {Kind.PERCENT: " %", Kind.SECONDS: " s"}
@@ -87,8 +92,15 @@ def number_format(metric: str) -> tuple[str, str]:
     return f"{grouping}.{figure.decimals}f", UNITS.get(figure.kind, "")
 
 
-def site_trend_chart(trend: pd.DataFrame, metric: str, grain: str) -> go.Figure:
-    """The site's figure per period, the previous run of periods dashed beside it."""
+def site_trend_chart(
+    trend: pd.DataFrame,
+    metric: str,
+    grain: str,
+    notes: Sequence[Note] = (),
+    shown: tuple[date, date] | None = None,
+) -> go.Figure:
+    """The site's figure per period, the previous run of periods dashed beside it; `notes`
+    marked over the days `shown` (see `mark_notes`)."""
     figure = go.Figure()
     current = trend[metric].where(trend["status"] == PUBLISHED)
     figure.add_trace(
@@ -118,6 +130,7 @@ def site_trend_chart(trend: pd.DataFrame, metric: str, grain: str) -> go.Figure:
     _layout(figure, f"{LABELS.get(metric, metric)} per {grain}", metric, value_axis="y")
     figure.update_xaxes(tickformat=TICK_FORMAT[grain])
     _legend_below(figure, per_row=2)
+    mark_notes(figure, notes, shown)
     return figure
 
 
@@ -126,8 +139,16 @@ def listed(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[~frame["other"].astype(bool)] if "other" in frame else frame
 
 
-def category_trend_chart(cells: pd.DataFrame, metric: str, grain: str, top: int = 8) -> go.Figure:
-    """One line per leading category; withheld periods are gaps in the line.
+def category_trend_chart(
+    cells: pd.DataFrame,
+    metric: str,
+    grain: str,
+    top: int = 8,
+    notes: Sequence[Note] = (),
+    shown: tuple[date, date] | None = None,
+) -> go.Figure:
+    """One line per leading category; withheld periods are gaps in the line; `notes` marked
+    over the days `shown` (see `mark_notes`).
 
     Each trace's `meta` is the category's `display_label`, naming it whatever its legend says.
     """
@@ -165,6 +186,7 @@ def category_trend_chart(cells: pd.DataFrame, metric: str, grain: str, top: int 
     _layout(figure, title, metric, value_axis="y")
     figure.update_xaxes(tickformat=TICK_FORMAT[grain])
     _legend_below(figure, per_row=1)
+    mark_notes(figure, notes, shown)
     return figure
 
 
@@ -198,6 +220,50 @@ def category_bar_chart(table: pd.DataFrame, metric: str, top: int = 15) -> go.Fi
     )
     figure.update_layout(hovermode="closest")
     return figure
+
+
+def mark_notes(
+    figure: go.Figure, notes: Sequence[Note], shown: tuple[date, date] | None = None
+) -> None:
+    """Each note with a day in `shown` (first, last) as a dotted line on its day or a shaded
+    run of days, cut to `shown`, and a marker at the top whose hover gives its days and text.
+
+    The text is escaped like a category name (Plotly reads tags in hovers); markers sit on a
+    hidden axis of their own, so they never change the figures' axis, and out of the legend,
+    so the legend's rows stay as `_legend_below` laid them out. Notes that begin on the same
+    day share one marker (a hover shows one point per trace)."""
+    first, last = shown or (date.min, date.max)
+    texts: dict[date, list[str]] = {}
+    for note in notes:
+        start, end = max(note.first_day, first), min(note.last_day, last)
+        if start > end:
+            continue
+        if start == end:
+            figure.add_shape(type="line", x0=start, x1=start, y0=0, y1=1, yref="paper",
+                             line={"color": NOTE_COLOUR, "width": 1, "dash": "dot"})  # fmt: skip
+        else:
+            figure.add_shape(type="rect", x0=start, x1=end, y0=0, y1=1, yref="paper",
+                             fillcolor=NOTE_COLOUR, opacity=0.12, line={"width": 0},
+                             layer="below")  # fmt: skip
+        texts.setdefault(start, []).append(hover_label(f"Note, {note.days}: {note.text}"))
+    if not texts:
+        return
+    figure.add_trace(
+        go.Scatter(
+            x=list(texts),
+            y=[0.97] * len(texts),
+            yaxis="y2",
+            name=NOTES_TRACE,
+            mode="markers",
+            marker={"symbol": "triangle-down", "size": 11, "color": NOTE_COLOUR},
+            customdata=["<br>".join(lines) for lines in texts.values()],
+            hovertemplate="%{customdata}<extra></extra>",
+            showlegend=False,
+        )
+    )
+    figure.update_layout(
+        yaxis2={"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True}
+    )
 
 
 def _hover(name: str, axis: str, metric: str, separator: str = ": ") -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import numbers
+from collections.abc import Sequence
 from datetime import date, datetime
 
 import pandas as pd
@@ -18,6 +19,7 @@ import xlsxwriter
 from connectors.catalog import BREAKDOWNS
 from connectors.figures import FIGURES, Figure
 from reports.export import Facts, provenance, report_facts, selection_for, summary
+from reports.notes import Note, overlapping
 from reports.protect import Release
 from reports.views import select
 
@@ -48,14 +50,18 @@ def summary_workbook(
     last: date,
     facts: Facts,
     generated: datetime | None = None,
+    notes: Sequence[Note] = (),
 ) -> bytes:
-    """The XLSX summary of every report over the whole periods overlapping [first, last]."""
+    """The XLSX summary of every report over the whole periods overlapping [first, last]; the
+    About sheet ends with the `notes` that have a day in those periods."""
     selection = select(release, grain, first, last)
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, OPTIONS)
     formats = _Formats(book)
     about = provenance(release, selection, facts, generated=generated)
-    _about_sheet(book, formats, about, release, grain, first, last)
+    row = _about_sheet(book, formats, about, release, grain, first, last)
+    if selection.periods:
+        _notes_table(book.get_worksheet_by_name("About"), formats, row + 2, notes, selection.days)
     for name, breakdown in BREAKDOWNS.items():
         sheet = book.add_worksheet(breakdown.title)
         if grain not in breakdown.grains:
@@ -105,6 +111,25 @@ def _about_sheet(book, formats: _Formats, about: dict, release: Release, grain, 
     sheet.set_column(0, 0, 28)
     sheet.set_column(1, 1, 90, formats.wrap)
     sheet.set_column(2, len(columns), 16)
+    return row
+
+
+def _notes_table(sheet, formats: _Formats, row: int, notes, days: tuple[date, date]) -> None:
+    """The notes on the range, each text written as a string cell (never a formula)."""
+    shown = overlapping(notes, *days)
+    sheet.write_string(row, 0, "notes", formats.header)
+    if not shown:
+        sheet.write_string(row + 1, 0, "No note on these days.")
+        return
+    for column, name in enumerate(("text", "first day", "last day", "by"), start=1):
+        sheet.write_string(row, column, name, formats.header)
+    for note in shown:  # the text in the About sheet's wide, wrapping column
+        row += 1
+        sheet.write_string(row, 0, f"note {note.note_id}")
+        sheet.write_string(row, 1, note.text)
+        sheet.write_datetime(row, 2, note.first_day, formats.date)
+        sheet.write_datetime(row, 3, note.last_day, formats.date)
+        sheet.write_string(row, 4, note.author)
 
 
 def _detail_order(key: str) -> tuple[int, str]:

@@ -61,6 +61,12 @@ CREATE TABLE IF NOT EXISTS syncs (
 ALTER TABLE syncs ADD COLUMN IF NOT EXISTS bytes_processed BIGINT;
 ALTER TABLE syncs ADD COLUMN IF NOT EXISTS bytes_billed BIGINT;
 ALTER TABLE syncs ADD COLUMN IF NOT EXISTS release_id BIGINT;
+-- Notes on the charts (kanon.store.notes); a sequence, so an id is never given twice.
+CREATE SEQUENCE IF NOT EXISTS note_ids START 1;
+CREATE TABLE IF NOT EXISTS notes (
+    note_id BIGINT PRIMARY KEY, first_day DATE NOT NULL, last_day DATE NOT NULL,
+    text VARCHAR NOT NULL, author VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL,
+    changed_at TIMESTAMP NOT NULL);
 """
 # Which source each raw period was fetched from (sample, ga4, bigquery): a store holds one.
 # Stores made before it was recorded gain the column, filled once (see `_record_sources`).
@@ -77,6 +83,7 @@ TABLES = (
     "release_proofs",
     "releases",
     "syncs",
+    "notes",
 )
 RETAINED_TABLES = ("raw_cells", "period_flags", "release_cells")
 PERIOD_KEY = "breakdown, grain, period"
@@ -539,7 +546,8 @@ def _drop_release_key(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def purge_before(con: duckdb.DuckDBPyConnection, first_day: date) -> int:
-    """Delete every period that begins before the retention window; returns rows deleted."""
+    """Delete every period that begins before the retention window, and every note whose last
+    day is before it; returns rows deleted."""
     deleted = 0
     for table in RETAINED_TABLES:
         deleted += int(
@@ -547,7 +555,8 @@ def purge_before(con: duckdb.DuckDBPyConnection, first_day: date) -> int:
             .df()
             .shape[0]
         )
-    return deleted
+    notes = con.execute("DELETE FROM notes WHERE last_day < ? RETURNING 1", [first_day])
+    return deleted + len(notes.fetchall())
 
 
 def release_proofs(con: duckdb.DuckDBPyConnection) -> frozenset[str]:

@@ -16,14 +16,16 @@ import streamlit as st
 
 from kanon.ui import data
 from reports import charts
+from reports.notes import Note
 
 VIEW_TTL = data.VIEW_TTL
 ENGAGEMENT_LEADERS = 15  # the most viewed pages, ranked by engagement on the Engagement page
 
 
 @st.cache_resource(ttl=VIEW_TTL, max_entries=256, show_spinner=False)
-def site_trend(query: data.Query, metric: str) -> go.Figure:
-    return charts.site_trend_chart(data.site_trend(query), metric, query.grain)
+def site_trend(query: data.Query, metric: str, notes: tuple[Note, ...] = ()) -> go.Figure:
+    shown = (query.first, query.last)
+    return charts.site_trend_chart(data.site_trend(query), metric, query.grain, notes, shown)
 
 
 @st.cache_resource(ttl=VIEW_TTL, max_entries=256, show_spinner=False)
@@ -32,9 +34,12 @@ def category_bars(query: data.Query, name: str, metric: str) -> go.Figure:
 
 
 @st.cache_resource(ttl=VIEW_TTL, max_entries=256, show_spinner=False)
-def category_trends(query: data.Query, name: str, metric: str) -> go.Figure:
+def category_trends(
+    query: data.Query, name: str, metric: str, notes: tuple[Note, ...] = ()
+) -> go.Figure:
     cells = by_category(data.series(query, name))
-    return charts.category_trend_chart(cells, metric, query.grain)
+    shown = (query.first, query.last)
+    return charts.category_trend_chart(cells, metric, query.grain, notes=notes, shown=shown)
 
 
 @st.cache_resource(ttl=VIEW_TTL, max_entries=128, show_spinner=False)

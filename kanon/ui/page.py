@@ -12,7 +12,7 @@ from connectors.catalog import GRAINS
 from kanon.access import log
 from kanon.access.roles import VIEW, Identity, may
 from kanon.settings import Settings
-from kanon.ui import context, data, messages, pickers
+from kanon.ui import context, data, messages, notes, pickers
 from kanon.ui.page_view import PageView
 from reports.grid import Selection
 
@@ -46,7 +46,7 @@ def start(
         st.info("Pick a range that covers at least one whole published period.")
         st.stop()
     log_once(settings, identity, report, selection)
-    return PageView(settings, identity, release, selection)
+    return PageView(settings, identity, release, selection, notes.shown(settings, selection))
 
 
 def log_once(

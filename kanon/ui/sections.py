@@ -18,6 +18,7 @@ from connectors.catalog import BREAKDOWNS
 from connectors.figures import DECIMALS, FIGURE, LABELS, Figure, Kind
 from kanon.ui import data, downloads, figures, format
 from kanon.ui.page_view import PageView
+from reports.notes import Note
 from reports.views import HEADLINE_FIGURES, Kpi
 
 CATEGORY_TITLES = {
@@ -91,13 +92,15 @@ class SectionParts(NamedTuple):
 
 
 @st.cache_resource(ttl=data.VIEW_TTL, max_entries=256, show_spinner=False)
-def section_parts(query: data.Query, name: str, metric: str, k: int) -> SectionParts:
+def section_parts(
+    query: data.Query, name: str, metric: str, k: int, notes: tuple[Note, ...] = ()
+) -> SectionParts:
     """One cached call per section: a rerun that changes nothing pays for one lookup, not six."""
     shown, texts = shown_table(query, name, k)
     if shown.empty:
         return SectionParts(shown, texts, None, None, "")
     bars = figures.category_bars(query, name, metric)
-    trends = figures.category_trends(query, name, metric)
+    trends = figures.category_trends(query, name, metric, notes)
     return SectionParts(shown, texts, bars, trends, withheld_text(query, name))
 
 
@@ -105,7 +108,7 @@ def breakdown_section(view: PageView, name: str, metric: str | None = None) -> N
     """One breakdown: leading categories, their trend, the table, what is withheld, the CSV."""
     breakdown = BREAKDOWNS[name]
     metric = metric or ("views" if breakdown.scope == "page" else "sessions")
-    parts = section_parts(view.query, name, metric, view.release.k)
+    parts = section_parts(view.query, name, metric, view.release.k, view.notes)
     if parts.shown.empty:
         st.info("No figures for this range.")
         return

@@ -12,7 +12,8 @@ grain = view.selection.grain
 for row in (TRENDS[:2], TRENDS[2:]):
     for column, metric in zip(st.columns(2), row, strict=True):
         with column:
-            sections.plot(figures.site_trend(view.query, metric), key=f"site-{metric}")
+            trend = figures.site_trend(view.query, metric, view.notes)
+            sections.plot(trend, key=f"site-{metric}")
 st.caption("Dashed: the previous run of periods. Withheld periods are gaps.")
 downloads.download_button(view, "overview")
 

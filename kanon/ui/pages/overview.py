@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from kanon.ui import data, downloads, figures, page, sections
+from kanon.ui import data, downloads, figures, notes, page, sections
 from reports.views import HEADLINE_FIGURES, LABELS
 
 TREND_METRICS = list(HEADLINE_FIGURES)
@@ -19,6 +19,11 @@ metric = st.segmented_control(
     key="overview_metric",
     persist_state="session",
 )
-sections.plot(figures.site_trend(view.query, metric or "users"), key="trend-overview")
-st.caption("The dashed line is the previous run of periods, aligned period by period.")
+trend = figures.site_trend(view.query, metric or "users", view.notes)
+sections.plot(trend, key="trend-overview")
+st.caption(
+    "The dashed line is the previous run of periods, aligned period by period. "
+    "Notes are marked on the chart (a dotted line, or a shaded run of days)."
+)
 downloads.download_button(view, "overview")
+notes.notes_section(view)
