@@ -127,7 +127,7 @@ def _heading(summary: Summary) -> str:
 def _figure_lines(summary: Summary) -> list[str]:
     return [
         texts.FIGURE_LINE.format(
-            label=texts.FIGURE_LABELS[card.name],
+            label=texts.figure_label(card.name),
             value=texts.number(card.value, card.name),
             change=texts.change(card.change),
         )

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from connectors.figures import FIGURE, LABELS, Kind
+
 LANGUAGE = "en"
 
 SUBJECT = {
@@ -22,13 +24,9 @@ COMPARED = {
     "weekly": "Compared with the week before ({first} to {last}).",
     "monthly": "Compared with the month before ({month}).",
 }
-FIGURE_LABELS = {
-    "users": "Visitors per day (average)",
-    "sessions": "Visits",
-    "views": "Page views",
-    "views_per_session": "Views per visit",
-    "bounce_rate": "Bounce rate",
-}
+# A figure's name is the registry's (connectors/figures.py); visitors are a daily average here.
+PER_DAY_AVERAGE = "{label} per day (average)"
+PERCENT = "{value} %"
 FIGURE_LINE = "{label}: {value} ({change})"
 CHANGE_UP = "up {percent} %"
 CHANGE_DOWN = "down {percent} %"
@@ -81,14 +79,13 @@ def month(value: date) -> str:
 
 
 def number(value: float | None, name: str) -> str:
-    """A figure as the summary writes it; `WITHHELD` where there is none."""
+    """A figure as the summary writes it, to the registry's decimals; `WITHHELD` where there
+    is none."""
     if value is None:
         return WITHHELD
-    if name == "views_per_session":
-        return f"{value:,.2f}"
-    if name == "bounce_rate":
-        return f"{value:,.1f} %"
-    return f"{value:,.0f}"
+    figure = FIGURE[name]
+    shown = f"{value:,.{figure.decimals}f}"
+    return PERCENT.format(value=shown) if figure.kind is Kind.PERCENT else shown
 
 
 def change(percent: float | None) -> str:
@@ -99,3 +96,10 @@ def change(percent: float | None) -> str:
     if percent < 0:
         return CHANGE_DOWN.format(percent=f"{-percent:,.1f}")
     return CHANGE_SAME
+
+
+def figure_label(name: str) -> str:
+    """The summary's name for a figure: the page's label, visitors as their daily average
+    (distinct counts do not add up over days)."""
+    label = LABELS[name].removesuffix(" (%)")  # the value carries its own "%"
+    return PER_DAY_AVERAGE.format(label=label) if name == "users" else label
