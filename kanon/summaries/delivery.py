@@ -27,6 +27,7 @@ from kanon.errors import EXIT_FAILED, EXIT_USAGE, KanonError
 from kanon.settings import Settings
 from kanon.sources import summary_facts
 from kanon.store.duckdb_store import Store
+from kanon.store.notes import listed
 from kanon.store.releases import current
 from kanon.summaries import records
 from kanon.summaries.content import Summary, build
@@ -231,7 +232,8 @@ def _workbook(settings: Settings, release: Release, summary: Summary) -> bytes:
     """The workbook `kanon export --summary` makes for the same period and grain."""
     facts = summary_facts(settings, release.info)
     grain = grain_of(summary.cadence)
-    return summary_workbook(release, grain, summary.first, summary.last, facts)
+    notes = listed(Store(settings.store_path), summary.first, summary.last)
+    return summary_workbook(release, grain, summary.first, summary.last, facts, notes=notes)
 
 
 def _log_sent(settings: Settings, item: Planned) -> None:

@@ -33,6 +33,11 @@ def test_sync_then_send_due_delivers_last_week_to_the_two_subscribers_once(
         ("ana", "active"),
         ("max@example.com", "active"),
     }
+    release = current(Store(synced_home / "kanon.duckdb"))
+    assert release is not None
+    week = max(release.periods("week"))
+    note = "Spring campaign started"  # the manager's workbook lists the week's notes
+    ok(kanon(synced_home, "notes", "add", "--date", str(week + timedelta(days=2)), "--text", note))
     out = ok(kanon(synced_home, "summaries", "send", "--due", env=server.settings()))
     assert "2 sent, 0 failed" in out
     assert server.inbox.recipients() == RECEIVERS
@@ -41,9 +46,6 @@ def test_sync_then_send_due_delivers_last_week_to_the_two_subscribers_once(
     assert "0 sent, 0 failed" in again
     assert server.inbox.recipients() == RECEIVERS  # once
 
-    release = current(Store(synced_home / "kanon.duckdb"))
-    assert release is not None
-    week = max(release.periods("week"))
     last = week + timedelta(days=6)
     assert last <= pd.Timestamp(release.info["last_settled"]).date()
     (ana,) = server.inbox.to("ana@example.com")
@@ -54,6 +56,9 @@ def test_sync_then_send_due_delivers_last_week_to_the_two_subscribers_once(
     (attachment,) = list(max_.iter_attachments())
     book = openpyxl.load_workbook(io.BytesIO(attachment.get_content()), read_only=True)
     assert "Overview" in book.sheetnames and "Pages" in book.sheetnames
+    about = [cell for row in book[book.sheetnames[0]].iter_rows(values_only=True) for cell in row]
+    assert any(isinstance(cell, str) and note in cell for cell in about), book.sheetnames
+    assert note not in _text(ana)  # a note is the site's, in the workbook, not in the e-mail
 
     _figures_equal_the_export(synced_home, tmp_path, _text(ana), week, last)
     _no_rare_name(release, [ana, max_])
