@@ -1,4 +1,5 @@
-"""The `kanon` command: sample, sync, export, audit, purge, check-property, dsr, users, logs."""
+"""The `kanon` command: sample, sync, export, audit, purge, check-property, dsr, users, logs,
+and the operator's migrate."""
 
 from __future__ import annotations
 
@@ -108,7 +109,13 @@ def _parser() -> argparse.ArgumentParser:
     check.set_defaults(run=cmd_check_property)
     _dsr_parser(commands)
     users_cli.add_commands(commands, day=_day)
+    _operations_parser(commands)
     return parser
+
+
+def _operations_parser(commands: argparse._SubParsersAction) -> None:
+    migrate = commands.add_parser("migrate", help="bring the store and accounts file up to date")
+    migrate.set_defaults(run=cmd_migrate)
 
 
 def _dsr_parser(commands: argparse._SubParsersAction) -> None:
@@ -264,6 +271,24 @@ def cmd_dsr_log(settings: Settings, args: argparse.Namespace) -> int:
             f"{entry['subject_hash'][:24]}…  by {entry.get('by')}  {tools}"
         )
     return EXIT_OK
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from kanon.access import accounts_file
+
+    migrated = Store(settings.store_path).migrate()
+    print(_migration_line("store", settings.store_path, migrated.before, list(migrated.steps)))
+    before = accounts_file.version_of(settings.accounts_path)
+    steps = accounts_file.migrate_file(settings.accounts_path)
+    print(_migration_line("accounts", settings.accounts_path, before, steps))
+    return EXIT_OK
+
+
+def _migration_line(name: str, path: Path, before: int, steps: list[str]) -> str:
+    if not steps:
+        return f"{name}: {path} is at schema version {before}, this Kanon's; nothing to do"
+    done = "; ".join(steps)
+    return f"{name}: {path} migrated from schema version {before} to {before + len(steps)}: {done}"
 
 
 def _confirmed(kind: str, value: str) -> bool:
