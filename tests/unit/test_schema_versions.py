@@ -130,7 +130,6 @@ def test_a_store_from_a_newer_kanon_is_refused_and_left_alone(tmp_path):
 # --- the accounts file --------------------------------------------------------------------
 
 
-
 def _accounts_at(path: Path, version: int | None) -> None:
     """The accounts file as schema `version` left it; None: before versions (first DDL)."""
     with closing(sqlite3.connect(path)) as con:
