@@ -1,5 +1,5 @@
 """The `kanon` command: sample, sync, export, audit, purge, check-property, dsr, users, logs,
-and the operator's migrate."""
+and the operator's doctor and migrate."""
 
 from __future__ import annotations
 
@@ -33,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
             "shows its numbers in its own locale. Leave out --dialect."
         )
     try:
+        if args.run is cmd_doctor:  # it reports on the settings and the home, fixing nothing
+            return cmd_doctor(None, args)
         settings = load_settings()
         make_private(settings.home)  # before anything is written: the home is its owner's alone
         return args.run(settings, args)
@@ -114,6 +116,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _operations_parser(commands: argparse._SubParsersAction) -> None:
+    doctor = commands.add_parser("doctor", help="is this install ready? exit 0 yes, 1 no")
+    doctor.add_argument(
+        "--online", action="store_true", help="also ask GA4, BigQuery and Hotjar once each"
+    )
+    doctor.add_argument("--json", action="store_true", help="print the findings as JSON")
+    doctor.set_defaults(run=cmd_doctor)
+
     migrate = commands.add_parser("migrate", help="bring the store and accounts file up to date")
     migrate.set_defaults(run=cmd_migrate)
 
@@ -271,6 +280,15 @@ def cmd_dsr_log(settings: Settings, args: argparse.Namespace) -> int:
             f"{entry['subject_hash'][:24]}…  by {entry.get('by')}  {tools}"
         )
     return EXIT_OK
+
+
+def cmd_doctor(settings: Settings | None, args: argparse.Namespace) -> int:
+    from kanon import doctor
+
+    os.umask(0o077)  # whatever it writes (a migrated accounts file) stays private
+    findings = doctor.examine(online=args.online)
+    print(doctor.to_json(findings) if args.json else "\n".join(f.line() for f in findings))
+    return EXIT_OK if doctor.ready(findings) else EXIT_FAILED
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
