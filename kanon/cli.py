@@ -1,5 +1,5 @@
 """The `kanon` command: sample, sync, export, audit, purge, check-property, dsr, users, logs,
-and the operator's doctor and migrate."""
+and the operator's doctor, backup, restore and migrate."""
 
 from __future__ import annotations
 
@@ -122,6 +122,17 @@ def _operations_parser(commands: argparse._SubParsersAction) -> None:
     )
     doctor.add_argument("--json", action="store_true", help="print the findings as JSON")
     doctor.set_defaults(run=cmd_doctor)
+
+    backup = commands.add_parser("backup", help="write one archive of the store, accounts, logs")
+    backup.add_argument("--out", required=True, type=Path, help="the archive to write (.tar.gz)")
+    backup.set_defaults(run=cmd_backup)
+
+    restore = commands.add_parser("restore", help="restore a backup into an empty KANON_HOME")
+    restore.add_argument("archive", type=Path, help="a file written by `kanon backup`")
+    restore.add_argument(
+        "--force", action="store_true", help="replace a KANON_HOME that is not empty"
+    )
+    restore.set_defaults(run=cmd_restore)
 
     migrate = commands.add_parser("migrate", help="bring the store and accounts file up to date")
     migrate.set_defaults(run=cmd_migrate)
@@ -289,6 +300,20 @@ def cmd_doctor(settings: Settings | None, args: argparse.Namespace) -> int:
     findings = doctor.examine(online=args.online)
     print(doctor.to_json(findings) if args.json else "\n".join(f.line() for f in findings))
     return EXIT_OK if doctor.ready(findings) else EXIT_FAILED
+
+
+def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    from kanon.backup import backup
+
+    print("\n".join(backup(settings, args.out).lines()))
+    return EXIT_OK
+
+
+def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
+    from kanon.backup import restore
+
+    print("\n".join(restore(settings, args.archive, force=args.force)))
+    return EXIT_OK
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
