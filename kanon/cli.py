@@ -11,6 +11,8 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
+import duckdb
+
 from connectors.base import ConnectorError
 from connectors.catalog import BREAKDOWNS, GRAINS
 from kanon import users_cli
@@ -180,8 +182,21 @@ def cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
     source = args.source or settings.source
     refuse_in_developer_mode(settings, source)
     connector = make_connector(settings, source)
-    report = sync(settings, connector, progress=_print_progress)
-    print(file=sys.stderr)
+    # A progress line is for a person at a terminal; the daily timer's journal gets the
+    # outcome alone: one line, the report or the error.
+    progress = _print_progress if sys.stderr.isatty() else None
+    try:
+        report = sync(settings, connector, progress=progress)
+    except KanonError:
+        _end_progress_line(progress)
+        raise
+    except (OSError, duckdb.Error) as error:  # the machine's (a full disk), not a bug's
+        _end_progress_line(progress)
+        raise SyncFailed(
+            f"the sync failed ({type(error).__name__}: {error}); nothing of it was published "
+            "and the last release stays. Fix the cause and run `kanon sync` again."
+        ) from None
+    _end_progress_line(progress)
     print("\n".join(report.lines()))
     for warning in report.warnings:  # the release was published: a warning, not a failure
         print(f"kanon: warning: {warning}", file=sys.stderr)
@@ -393,6 +408,16 @@ def _release(settings: Settings):
     if release is None:
         raise StoreError("There is no release yet. Run `kanon sync --source sample` (or ga4).")
     return release
+
+
+class SyncFailed(KanonError):
+    """A sync stopped on the machine's error (a full disk, an unwritable store): one line
+    naming it. Any other exception is a bug and keeps its traceback."""
+
+
+def _end_progress_line(progress: object) -> None:
+    if progress is not None:
+        print(file=sys.stderr)
 
 
 def _print_progress(fraction: float, message: str) -> None:

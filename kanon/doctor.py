@@ -221,7 +221,7 @@ def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
 
 
 def check_last_sync(settings: Settings) -> Finding:
-    from kanon.freshness import FAILED, NO_RELEASE, freshness
+    from kanon.freshness import NO_RELEASE, freshness
     from kanon.freshness import OK as FRESH
     from kanon.store.duckdb_store import Store
 
@@ -231,18 +231,19 @@ def check_last_sync(settings: Settings) -> Finding:
         return Finding(
             OK, "last_sync", f"the release is {age} (stale after {found.stale_after_hours} h)"
         )
-    if found.status == NO_RELEASE:
-        return Finding(PROBLEM, "last_sync", "nothing published yet", "run `kanon sync`")
-    if found.status == FAILED:
+    if found.last_sync_outcome == "failed":
         failed = Store(settings.store_path).syncs(limit=5)
         failed = failed[failed["status"] == "failed"]
         cause = str(failed["message"].iloc[0]) if not failed.empty else "no message"
+        release = f"the release is {age}" if age else "nothing is published yet"
         return Finding(
             PROBLEM,
             "last_sync",
-            f"the last sync failed ({cause}); the release is {age}",
+            f"the last sync failed ({cause}); {release}",
             "fix the cause and run `kanon sync` (journalctl -u kanon-sync shows its output)",
         )
+    if found.status == NO_RELEASE:
+        return Finding(PROBLEM, "last_sync", "nothing published yet", "run `kanon sync`")
     return Finding(
         PROBLEM,
         "last_sync",
