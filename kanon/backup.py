@@ -272,8 +272,13 @@ def _migrate(settings: Settings) -> list[str]:
     if migrated.steps:
         lines.append(f"store: schema {migrated.before} → {migrated.after}")
     if settings.accounts_path.exists():
-        with accounts_file.connect(settings.accounts_path):
-            pass
+        with accounts_file.connect(settings.accounts_path) as con:
+            # Sign-ins open when the backup was taken end here: everyone signs in again on the
+            # restored install. (Ended OpenID Connect sign-ins stay remembered, so an old
+            # identity cookie cannot reopen one.)
+            ended = con.execute("DELETE FROM sessions").rowcount
+            con.execute("DELETE FROM session_tickets")
+        lines.append(f"accounts: {ended} open session(s) from the backup ended")
     return lines
 
 

@@ -72,6 +72,9 @@ def _release_cells(home: Path) -> pd.DataFrame:
 
 
 def test_backup_wipe_restore_gives_the_same_release_and_the_accounts_sign_in(home, tmp_path):
+    signed_in = Gate(home / "accounts.sqlite", home / "access.log", home, idle_seconds=600)
+    old_session = signed_in.sign_in("ana", PASSWORD, "127.0.0.1").token
+    assert signed_in.sessions.lookup(old_session).account is not None
     archive = tmp_path / "kanon-backup.tar.gz"
     made = kanon(home, "backup", "--out", str(archive))
     assert made.returncode == 0, made.stderr
@@ -90,7 +93,9 @@ def test_backup_wipe_restore_gives_the_same_release_and_the_accounts_sign_in(hom
     pd.testing.assert_frame_equal(_release_cells(target), before)
     audit = kanon(target, "audit")
     assert audit.returncode == 0, audit.stdout + audit.stderr
+    assert "1 open session(s) from the backup ended" in restored.stdout
     gate = Gate(target / "accounts.sqlite", target / "access.log", target, idle_seconds=600)
+    assert gate.sessions.lookup(old_session).account is None  # everyone signs in again
     assert gate.sign_in("ana", PASSWORD, "127.0.0.1").token
     assert (target / "policy" / "last_check.json").read_text() == '{"property_id": "1"}'
     assert any(entry["who"] == "ana" for entry in log.read(target / "access.log"))
