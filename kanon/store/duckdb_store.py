@@ -2,7 +2,8 @@
 
 Connections are short-lived (open, work, close) so the dashboard's reads and a sync in another
 process take turns on the file instead of holding it. A sync writes in one transaction: if
-anything fails, the previous release stays exactly as it was.
+anything fails, the previous release stays exactly as it was. Every connection first brings
+the file to this Kanon's schema (`kanon.store.schema`), or refuses a newer one.
 """
 
 from __future__ import annotations
