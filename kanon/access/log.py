@@ -16,6 +16,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -75,6 +76,15 @@ def _exclusive(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def copy_to(path: Path, target: Path) -> bool:
+    """Copy the log whole, no entry half-written (a backup); False when there is none."""
+    if not path.exists():
+        return False
+    with _exclusive(path):
+        shutil.copyfile(path, target)
+    return True
 
 
 def record(
