@@ -329,6 +329,27 @@ def _key_file(path: Path, name: str) -> Finding:
     return Finding(OK, "credentials", f"{name}: a service-account key ({key.get('client_email')})")
 
 
+def check_summaries(settings: Settings) -> Finding:
+    """E-mailed summaries whose last attempt failed or was cut short (kanon.summaries): each is
+    retried by the next `kanon summaries send --due`, but someone should know."""
+    from kanon.summaries.delivery import failed_sends
+
+    if not settings.accounts_path.exists():
+        return Finding(OK, "summaries", "no accounts file yet: nothing to send")
+    failed = failed_sends(settings)
+    if not failed:
+        return Finding(OK, "summaries", "no failed send")
+    last = max(failed, key=lambda send: send.changed_at)
+    why = f": {last.error}" if last.error else ""
+    return Finding(
+        WARNING,
+        "summaries",
+        f"{len(failed)} summaries not delivered; the last, {last.cadence} {last.period} to "
+        f"{last.account}, after {last.attempts} attempts{why}",
+        "check the smtp_ settings and the mail server; `kanon summaries send --due` retries them",
+    )
+
+
 # --- --online: one call to each configured service -------------------------------------
 
 
@@ -377,5 +398,6 @@ CHECKS: list[Check] = [
     check_last_sync,
     check_property_result,
     check_credentials,
+    check_summaries,
 ]
 ONLINE_CHECKS: list[Check] = [check_ga4_online, check_bigquery_online, check_hotjar_online]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from kanon import doctor
 from kanon.access.accounts import Accounts
 from kanon.cli import main
 from kanon.settings import SettingsError, load_settings
@@ -45,12 +46,15 @@ def test_an_unreachable_server_leaves_the_summary_due_and_a_later_run_sends_it(
     assert [item.account for item, _ in outcome.failed] == ["ana"] and not outcome.sent
     (failed,) = failed_sends(load_settings())
     assert failed.state == records.FAILED and "Connection refused" in (failed.error or "")
+    (finding,) = [f for f in doctor.examine() if f.check == "summaries"]
+    assert finding.level == doctor.WARNING and "ana" in finding.what and "1 summar" in finding.what
 
     use(monkeypatch, own_home, server.settings())
     outcome = send_due(load_settings(), say=lambda line: None)
     assert [(item.account, item.retry) for item in outcome.sent] == [("ana", True)]
     assert server.inbox.recipients() == ["ana@example.com"]
     assert failed_sends(load_settings()) == []
+    assert [f.level for f in doctor.examine() if f.check == "summaries"] == [doctor.OK]
     assert not send_due(load_settings(), say=lambda line: None).sent
 
 
