@@ -135,6 +135,7 @@ def test_restore_applies_retention_so_nothing_older_than_the_window_comes_back(t
     assert "store: deleted" in restored.stdout
 
 
+@pytest.mark.alone  # times how long the store is held
 def test_a_backup_finishes_while_a_sync_holds_its_lock(home, tmp_path):
     holder = (
         "import sys, time\n"

@@ -155,6 +155,7 @@ WRITER = textwrap.dedent(
 
 
 @pytest.mark.slow
+@pytest.mark.alone  # a write waits for the sync within a bound
 def test_notes_are_written_while_a_sync_runs_and_neither_fails(tmp_path, monkeypatch):
     day = date(2025, 6, 1)
     settings = load_settings(home=tmp_path, retention_months=1)  # a small release, quickly
