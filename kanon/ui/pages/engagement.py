@@ -16,7 +16,7 @@ for row in (TRENDS[:2], TRENDS[2:]):
 st.caption("Dashed: the previous run of periods. Withheld periods are gaps.")
 downloads.download_button(view, "overview")
 
-st.subheader("Engagement per page")
+st.header("Engagement per page")
 if grain in BREAKDOWNS["pages"].grains:
     sections.engagement_section(view)
 else:
