@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from kanon.ui import data, downloads, figures, page, sections
+from kanon.ui import data, downloads, page, sections
 from reports.views import HEADLINE_FIGURES, LABELS
 
 TREND_METRICS = list(HEADLINE_FIGURES)
@@ -19,6 +19,6 @@ metric = st.segmented_control(
     key="overview_metric",
     persist_state="session",
 )
-sections.plot(figures.site_trend(view.query, metric or "users"), key="trend-overview")
+sections.site_trend(view, metric or "users", key="trend-overview")
 st.caption("The dashed line is the previous run of periods, aligned period by period.")
 downloads.download_button(view, "overview")
