@@ -19,7 +19,9 @@ st.set_page_config(
     page_title="Kanon",
     page_icon=str(ICON),
     layout="wide",
-    initial_sidebar_state="expanded",
+    # Open beside the page on a wide screen, closed on a phone (Streamlit's breakpoint), where
+    # an open sidebar covers the page: the first thing a phone shows is the title and figures.
+    initial_sidebar_state="auto",
 )
 
 settings = context.settings_or_stop()
@@ -34,8 +36,8 @@ refused = context.told()  # a download refused at its click since the last run
 if refused:
     st.error(refused, icon=":material/block:")
 
-sections = navigation.pages_for(identity)
-if not sections:
+pages = navigation.pages_for(identity)
+if not pages:
     accounts = context.gate(settings).accounts
     if identity.email:
         signin_page.no_access_page(settings, identity)
@@ -48,7 +50,7 @@ if not sections:
                 signin_page.setup_form(settings)
     st.stop()
 
-current = st.navigation(sections)
+current = st.navigation(pages)
 messages.identity_caption(identity)
 signin_page.sign_out_button(settings, identity)
 summary_panels.my_summaries(settings, identity)

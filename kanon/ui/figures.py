@@ -14,7 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from kanon.ui import data
+from kanon.ui import alternatives, data
 from reports import charts
 from reports.notes import Note
 
@@ -26,6 +26,12 @@ ENGAGEMENT_LEADERS = 15  # the most viewed pages, ranked by engagement on the En
 def site_trend(query: data.Query, metric: str, notes: tuple[Note, ...] = ()) -> go.Figure:
     shown = (query.first, query.last)
     return charts.site_trend_chart(data.site_trend(query), metric, query.grain, notes, shown)
+
+
+@st.cache_data(ttl=VIEW_TTL, max_entries=256, show_spinner=False)
+def site_trend_summary(query: data.Query, metric: str) -> str:
+    """The site trend's text alternative (`kanon.ui.alternatives`)."""
+    return alternatives.trend_summary(data.site_trend(query), metric, query.grain)
 
 
 @st.cache_resource(ttl=VIEW_TTL, max_entries=256, show_spinner=False)

@@ -1,4 +1,10 @@
-"""The pages, the section each sits in, and the action a role needs to see it."""
+"""The pages, in the order the navigation lists them, and the action a role needs to see each.
+
+One flat list, without sections: Streamlit draws a section's heading and its links inside the
+navigation's `<ul>` as a `<div>`, which screen readers and axe-core's `list` and `listitem`
+rules reject; a flat list is a valid `<ul>` of `<li>`. The order still groups them: the
+dashboard's pages, then Privacy, then Admin.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +24,6 @@ class PageSpec:
     title: str
     icon: str
     url_path: str
-    section: str
     action: str
 
 
@@ -28,18 +33,14 @@ PAGES: tuple[PageSpec, ...] = (
         "Overview",
         ":material/dashboard:",
         "overview",
-        "Dashboard",
         VIEW,
     ),
-    PageSpec(
-        "kanon/ui/pages/top_pages.py", "Pages", ":material/article:", "pages", "Dashboard", VIEW
-    ),
+    PageSpec("kanon/ui/pages/top_pages.py", "Pages", ":material/article:", "pages", VIEW),
     PageSpec(
         "kanon/ui/pages/sources.py",
         "Sources",
         ":material/call_split:",
         "sources",
-        "Dashboard",
         VIEW,
     ),
     PageSpec(
@@ -47,7 +48,6 @@ PAGES: tuple[PageSpec, ...] = (
         "Technology",
         ":material/devices:",
         "technology",
-        "Dashboard",
         VIEW,
     ),
     PageSpec(
@@ -55,7 +55,6 @@ PAGES: tuple[PageSpec, ...] = (
         "Countries",
         ":material/public:",
         "countries",
-        "Dashboard",
         VIEW,
     ),
     PageSpec(
@@ -63,7 +62,6 @@ PAGES: tuple[PageSpec, ...] = (
         "Engagement",
         ":material/timer:",
         "engagement",
-        "Dashboard",
         VIEW,
     ),
     PageSpec(
@@ -71,7 +69,6 @@ PAGES: tuple[PageSpec, ...] = (
         "Privacy",
         ":material/shield_lock:",
         "privacy",
-        "About the data",
         READ_PRIVACY,
     ),
     PageSpec(
@@ -79,7 +76,6 @@ PAGES: tuple[PageSpec, ...] = (
         "Admin",
         ":material/admin_panel_settings:",
         "admin",
-        "Admin",
         ADMINISTER,
     ),
 )
@@ -89,28 +85,22 @@ def allowed(identity: Identity) -> list[PageSpec]:
     return [spec for spec in PAGES if may(identity, spec.action)]
 
 
-def pages_for(identity: Identity) -> dict[str, list[st.Page]]:
-    """`st.navigation`'s sections, holding only the pages this identity may open.
+def pages_for(identity: Identity) -> list[st.Page]:
+    """`st.navigation`'s pages: only those this identity may open.
 
     Every page keeps its own address (`/overview` too): the root address is a hidden start
     page that moves on to the first page this identity may open, keeping the query string.
     """
-    sections: dict[str, list[st.Page]] = {}
-    pages = []
-    for spec in allowed(identity):
-        page = st.Page(spec.script, title=spec.title, icon=spec.icon, url_path=spec.url_path)
-        sections.setdefault(spec.section, []).append(page)
-        pages.append(page)
-    if pages:
-        start = st.Page(
-            lambda: _go_on(pages),
-            title="Kanon",
-            url_path="start",
-            default=True,
-            visibility="hidden",
-        )
-        next(iter(sections.values())).insert(0, start)
-    return sections
+    pages = [
+        st.Page(spec.script, title=spec.title, icon=spec.icon, url_path=spec.url_path)
+        for spec in allowed(identity)
+    ]
+    if not pages:
+        return []
+    start = st.Page(
+        lambda: _go_on(pages), title="Kanon", url_path="start", default=True, visibility="hidden"
+    )
+    return [start, *pages]
 
 
 def remember_requested_page() -> None:

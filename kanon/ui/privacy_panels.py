@@ -13,7 +13,7 @@ from kanon.settings import Settings
 
 def promises(settings: Settings) -> None:
     """Each promise with the last property check's result and time (every signed-in role)."""
-    st.subheader("What the policy promises, and what Kanon checked")
+    st.header("What the policy promises, and what Kanon checked")
     report = load_report(last_check_path(settings))
     st.dataframe(
         pd.DataFrame(promise_rows(report)),

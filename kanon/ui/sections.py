@@ -81,6 +81,12 @@ def plot(figure: go.Figure, key: str) -> None:
     st.plotly_chart(figure, key=key, config=CHART_CONFIG, theme="streamlit")
 
 
+def site_trend(view: PageView, metric: str, key: str) -> None:
+    """The site's trend of `metric`, and right below it the sentence a screen reader reads."""
+    plot(figures.site_trend(view.query, metric, view.notes), key=key)
+    st.caption(figures.site_trend_summary(view.query, metric))
+
+
 class SectionParts(NamedTuple):
     """What a breakdown section draws: built once per query and shared, never changed."""
 

@@ -34,14 +34,14 @@ developer = settings.developer_mode or identity.developer
 page.log_once(settings, identity, "admin")
 admin_panels.sync_outcome()
 
-st.subheader("Published release")
+st.header("Published release")
 info = data.release_info(str(settings.store_path))
 if info is None:
     messages.no_release()
 else:
     admin_panels.release_cards(info)
 
-st.subheader("Sync")
+st.header("Sync")
 last = messages.last_successful_sync(settings)
 st.caption(f"Last successful sync: {last:%Y-%m-%d %H:%M}." if last else "No successful sync yet.")
 picker, _ = st.columns([1, 2])
@@ -64,7 +64,7 @@ if developer:
         "as an admin to manage them (or use `kanon users`).",
         icon=":material/lock:",
     )
-    st.subheader("Sync history")
+    st.header("Sync history")
     history = data.syncs(str(settings.store_path))
     if history.empty:
         st.caption("No sync has run yet.")
@@ -72,16 +72,16 @@ if developer:
         st.dataframe(history, hide_index=True, key="sync-history", column_config=HISTORY_COLUMNS)
     st.stop()
 
-st.subheader("GA4 property")
+st.header("GA4 property")
 if settings.ga4_property is None:
     st.caption("No GA4 property is configured (setting `ga4_property` / KANON_GA4_PROPERTY).")
 elif st.button("Check property settings", icon=":material/fact_check:", key="check_property"):
     admin_panels.check_property(settings)
 
-st.subheader("Data-subject requests")
+st.header("Data-subject requests")
 admin_panels.dsr_log(settings, identity)
 
-st.subheader("Sync history")
+st.header("Sync history")
 history = data.syncs(str(settings.store_path))
 if history.empty:
     st.caption("No sync has run yet.")
@@ -90,11 +90,11 @@ else:
     for line in admin_panels.bigquery_usage(history):
         st.caption(line)
 
-st.subheader("Accounts")
+st.header("Accounts")
 people.accounts_section(settings, identity)
 
-st.subheader("Summaries by e-mail")
+st.header("Summaries by e-mail")
 summary_panels.subscriptions_section(settings, identity)
 
-st.subheader("Access log")
+st.header("Access log")
 people.access_log_section(settings, identity)

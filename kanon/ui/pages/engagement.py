@@ -3,7 +3,7 @@
 import streamlit as st
 
 from connectors.catalog import BREAKDOWNS
-from kanon.ui import downloads, figures, page, sections
+from kanon.ui import downloads, page, sections
 
 TRENDS = ["avg_session_duration", "engagement_rate", "bounce_rate", "views_per_session"]
 
@@ -12,12 +12,11 @@ grain = view.selection.grain
 for row in (TRENDS[:2], TRENDS[2:]):
     for column, metric in zip(st.columns(2), row, strict=True):
         with column:
-            trend = figures.site_trend(view.query, metric, view.notes)
-            sections.plot(trend, key=f"site-{metric}")
+            sections.site_trend(view, metric, key=f"site-{metric}")
 st.caption("Dashed: the previous run of periods. Withheld periods are gaps.")
 downloads.download_button(view, "overview")
 
-st.subheader("Engagement per page")
+st.header("Engagement per page")
 if grain in BREAKDOWNS["pages"].grains:
     sections.engagement_section(view)
 else:

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from kanon.ui import data, downloads, figures, notes, page, sections
+from kanon.ui import data, downloads, notes, page, sections
 from reports.views import HEADLINE_FIGURES, LABELS
 
 TREND_METRICS = list(HEADLINE_FIGURES)
@@ -19,8 +19,7 @@ metric = st.segmented_control(
     key="overview_metric",
     persist_state="session",
 )
-trend = figures.site_trend(view.query, metric or "users", view.notes)
-sections.plot(trend, key="trend-overview")
+sections.site_trend(view, metric or "users", key="trend-overview")
 st.caption(
     "The dashed line is the previous run of periods, aligned period by period. "
     "Notes are marked on the chart (a dotted line, or a shaded run of days)."

@@ -79,7 +79,7 @@ st.markdown(
 """
 )
 
-st.subheader("Withheld in this selection")
+st.header("Withheld in this selection")
 withheld, flags = selection_tables(view.query)
 st.dataframe(
     withheld,
@@ -93,7 +93,7 @@ st.dataframe(
 if grain not in BREAKDOWNS["pages"].grains:
     st.caption("Pages are published by week and month only, so they are not part of a daily view.")
 
-st.subheader("GA4's own flags for these figures")
+st.header("GA4's own flags for these figures")
 st.dataframe(flags, hide_index=True, key="privacy-flags")
 st.caption(
     "Thresholding: GA4 itself left out small rows before Kanon saw them. (other) row: GA4 "
