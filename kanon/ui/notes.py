@@ -51,7 +51,7 @@ def may_change(identity: Identity, note: Note) -> bool:
 
 def notes_section(view: PageView) -> None:
     """The selection's notes, with Edit and Delete where allowed, then the form to add one."""
-    st.subheader("Notes")
+    st.header("Notes")  # a section of the page: h2 under its h1 (heading order)
     _show_message()
     handle = context.session_handle()
     for note in view.notes:

@@ -83,10 +83,14 @@ def open_page(page, url: str, title: str) -> None:
 def assert_every_chart_has_a_text_alternative(page, where: str) -> None:
     """A breakdown's two charts are followed by the table of their figures; a site trend by the
     sentence that summarises it (`kanon.ui.alternatives`)."""
-    charts = page.locator('[data-testid="stPlotlyChart"]').count()
-    tables = page.locator('[data-testid="stDataFrame"]').count()
-    sentences = page.locator('[data-testid="stCaptionContainer"]', has_text="Chart of ").count()
-    assert charts <= 2 * tables + sentences, f"{where}: {charts} charts, {tables} tables"
+    for _ in range(40):  # a busy machine may draw a table a moment after its charts
+        charts = page.locator('[data-testid="stPlotlyChart"]').count()
+        tables = page.locator('[data-testid="stDataFrame"]').count()
+        sentences = page.locator('[data-testid="stCaptionContainer"]', has_text="Chart of ")
+        if charts <= 2 * tables + sentences.count():
+            return
+        page.wait_for_timeout(500)
+    raise AssertionError(f"{where}: {charts} charts, {tables} tables, no sentence for the rest")
 
 
 @pytest.mark.parametrize("width", list(WIDTHS))
