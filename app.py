@@ -22,11 +22,24 @@ from streamlit import config
 
 from kanon.ui import server, startup
 
+# Readable colours (WCAG AA contrast), for the light theme they are made for: the reasons are
+# in .streamlit/config.toml, which holds the same.
+THEME = {
+    "theme.textColor": "#0e1117",
+    "theme.primaryColor": "#b0303e",
+    "theme.codeTextColor": "#0e1117",
+}
+
 # Safe defaults in code too: a value given on the command line, in the environment or in a
 # config file still wins for the address; error details stay off whatever was given.
 if not config.is_manually_set("server.address"):
     config.set_option("server.address", "127.0.0.1", "kanon app.py")
 config.set_option("client.showErrorDetails", "none", "kanon app.py")
+if config.get_option("theme.base") in (None, "light"):
+    config.set_option("theme.base", "light", "kanon app.py")
+    for option, colour in THEME.items():
+        if not config.is_manually_set(option):
+            config.set_option(option, colour, "kanon app.py")
 
 
 @asynccontextmanager

@@ -10,7 +10,7 @@ import streamlit as st
 
 from kanon.i18n import _
 from kanon.private import make_private
-from kanon.ui import context, language, messages, navigation, signin_page
+from kanon.ui import context, language, messages, navigation, signin_page, summary_panels
 
 # A file served by Kanon itself: a `:material/...` favicon would make every visitor's browser
 # fetch it from Google's font servers.
@@ -20,7 +20,9 @@ st.set_page_config(
     page_title="Kanon",
     page_icon=str(ICON),
     layout="wide",
-    initial_sidebar_state="expanded",
+    # Open beside the page on a wide screen, closed on a phone (Streamlit's breakpoint), where
+    # an open sidebar covers the page: the first thing a phone shows is the title and figures.
+    initial_sidebar_state="auto",
 )
 
 settings = context.settings_or_stop()
@@ -36,8 +38,8 @@ refused = context.told()  # a download refused at its click since the last run
 if refused:
     st.error(_(refused), icon=":material/block:")
 
-sections = navigation.pages_for(identity)
-if not sections:
+pages = navigation.pages_for(identity)
+if not pages:
     accounts = context.gate(settings).accounts
     if identity.email:
         signin_page.no_access_page(settings, identity)
@@ -50,9 +52,10 @@ if not sections:
                 signin_page.setup_form(settings)
     st.stop()
 
-current = st.navigation(sections)
+current = st.navigation(pages)
 messages.identity_caption(identity)
 language.picker(settings, identity)
 signin_page.sign_out_button(settings, identity)
+summary_panels.my_summaries(settings, identity)
 messages.stale_banner(settings)
 current.run()

@@ -57,7 +57,17 @@ PAGES = {
 }
 CHART = ".js-plotly-plot .cartesianlayer .trace"
 TABLE = '[data-testid="stDataFrame"] canvas'
-TEXT = ("title", "subheader", "markdown", "caption", "info", "warning", "success", "error")
+TEXT = (
+    "title",
+    "header",
+    "subheader",
+    "markdown",
+    "caption",
+    "info",
+    "warning",
+    "success",
+    "error",
+)
 RATIO_TARGET = {10: 1.3}  # scale -> most a page may take, as a multiple of its floor
 COLD_START_TARGET_S = 3.0
 COLD_STARTS = 3  # cold starts of the app and of its floor, alternating; the median counts

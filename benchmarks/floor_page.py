@@ -96,16 +96,16 @@ def show(name: str) -> None:
     draw(page["main"])
 
 
-st.set_page_config(page_title="Kanon floor", layout="wide")
+st.set_page_config(page_title="Kanon floor", layout="wide", initial_sidebar_state="auto")
 wanted = st.query_params.get("page", "overview")
-sections: dict[str, list[st.Page]] = {}
-for spec in PAGES:
-    page = st.Page(
+pages = [
+    st.Page(
         partial(show, spec.url_path),
         title=spec.title,
         icon=spec.icon,
         url_path=spec.url_path,
         default=spec.url_path == wanted,
     )
-    sections.setdefault(spec.section, []).append(page)
-st.navigation(sections).run()
+    for spec in PAGES
+]
+st.navigation(pages).run()

@@ -1,4 +1,5 @@
-"""The `kanon` command: sample, sync, export, audit, purge, check-property, dsr, users, logs."""
+"""The `kanon` command: sample, sync, export, audit, purge, check-property, dsr, users, logs,
+summaries, notes, and the operator's doctor, backup, restore and migrate."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
+import duckdb
+
 from connectors.base import ConnectorError
 from connectors.catalog import BREAKDOWNS, GRAINS
-from kanon import users_cli
+from kanon import notes_cli, summaries_cli, users_cli
 from kanon.errors import EXIT_FAILED, EXIT_USAGE, InvalidInput, KanonError
 from kanon.private import make_private
 from kanon.settings import Settings, load_settings
@@ -32,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
             "shows its numbers in its own locale. Leave out --dialect."
         )
     try:
+        if args.run is cmd_doctor:  # it reports on the settings and the home, fixing nothing
+            return cmd_doctor(None, args)
         settings = load_settings()
         make_private(settings.home)  # before anything is written: the home is its owner's alone
         return args.run(settings, args)
@@ -108,7 +113,33 @@ def _parser() -> argparse.ArgumentParser:
     check.set_defaults(run=cmd_check_property)
     _dsr_parser(commands)
     users_cli.add_commands(commands, day=_day)
+    summaries_cli.add_commands(commands)
+    notes_cli.add_commands(commands, day=_day)
+    _operations_parser(commands)
     return parser
+
+
+def _operations_parser(commands: argparse._SubParsersAction) -> None:
+    doctor = commands.add_parser("doctor", help="is this install ready? exit 0 yes, 1 no")
+    doctor.add_argument(
+        "--online", action="store_true", help="also ask GA4, BigQuery and Hotjar once each"
+    )
+    doctor.add_argument("--json", action="store_true", help="print the findings as JSON")
+    doctor.set_defaults(run=cmd_doctor)
+
+    backup = commands.add_parser("backup", help="write one archive of the store, accounts, logs")
+    backup.add_argument("--out", required=True, type=Path, help="the archive to write (.tar.gz)")
+    backup.set_defaults(run=cmd_backup)
+
+    restore = commands.add_parser("restore", help="restore a backup into an empty KANON_HOME")
+    restore.add_argument("archive", type=Path, help="a file written by `kanon backup`")
+    restore.add_argument(
+        "--force", action="store_true", help="replace a KANON_HOME that is not empty"
+    )
+    restore.set_defaults(run=cmd_restore)
+
+    migrate = commands.add_parser("migrate", help="bring the store and accounts file up to date")
+    migrate.set_defaults(run=cmd_migrate)
 
 
 def _dsr_parser(commands: argparse._SubParsersAction) -> None:
@@ -153,8 +184,21 @@ def cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
     source = args.source or settings.source
     refuse_in_developer_mode(settings, source)
     connector = make_connector(settings, source)
-    report = sync(settings, connector, progress=_print_progress)
-    print(file=sys.stderr)
+    # A progress line is for a person at a terminal; the daily timer's journal gets the
+    # outcome alone: one line, the report or the error.
+    progress = _print_progress if sys.stderr.isatty() else None
+    try:
+        report = sync(settings, connector, progress=progress)
+    except KanonError:
+        _end_progress_line(progress)
+        raise
+    except (OSError, duckdb.Error) as error:  # the machine's (a full disk), not a bug's
+        _end_progress_line(progress)
+        raise SyncFailed(
+            f"the sync failed ({type(error).__name__}: {error}); nothing of it was published "
+            "and the last release stays. Fix the cause and run `kanon sync` again."
+        ) from None
+    _end_progress_line(progress)
     print("\n".join(report.lines()))
     for warning in report.warnings:  # the release was published: a warning, not a failure
         print(f"kanon: warning: {warning}", file=sys.stderr)
@@ -163,6 +207,7 @@ def cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     from kanon.sources import summary_facts
+    from kanon.store.notes import listed
     from reports import export
     from reports.status import SHOWN_WITHHELD
     from reports.workbook import summary_workbook
@@ -171,7 +216,8 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     release = _release(settings)
     facts = summary_facts(settings, release.info)
     if args.summary:
-        book = summary_workbook(release, args.grain, args.start, args.end, facts)
+        notes = listed(Store(settings.store_path), args.start, args.end)
+        book = summary_workbook(release, args.grain, args.start, args.end, facts, notes=notes)
         write_file(args.out, book)
         print(
             f"wrote the summary workbook ({args.grain}, {args.start} to {args.end}) to {args.out}"
@@ -266,6 +312,47 @@ def cmd_dsr_log(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_doctor(settings: Settings | None, args: argparse.Namespace) -> int:
+    from kanon import doctor
+
+    os.umask(0o077)  # whatever it writes (a migrated accounts file) stays private
+    findings = doctor.examine(online=args.online)
+    print(doctor.to_json(findings) if args.json else "\n".join(f.line() for f in findings))
+    return EXIT_OK if doctor.ready(findings) else EXIT_FAILED
+
+
+def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    from kanon.backup import backup
+
+    print("\n".join(backup(settings, args.out).lines()))
+    return EXIT_OK
+
+
+def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
+    from kanon.backup import restore
+
+    print("\n".join(restore(settings, args.archive, force=args.force)))
+    return EXIT_OK
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from kanon.access import accounts_file
+
+    migrated = Store(settings.store_path).migrate()
+    print(_migration_line("store", settings.store_path, migrated.before, list(migrated.steps)))
+    before = accounts_file.version_of(settings.accounts_path)
+    steps = accounts_file.migrate_file(settings.accounts_path)
+    print(_migration_line("accounts", settings.accounts_path, before, steps))
+    return EXIT_OK
+
+
+def _migration_line(name: str, path: Path, before: int, steps: list[str]) -> str:
+    if not steps:
+        return f"{name}: {path} is at schema version {before}, this Kanon's; nothing to do"
+    done = "; ".join(steps)
+    return f"{name}: {path} migrated from schema version {before} to {before + len(steps)}: {done}"
+
+
 def _confirmed(kind: str, value: str) -> bool:
     prompt = (
         f"Delete everything Hotjar and GA4 hold on the person with {kind} {value}? This cannot be "
@@ -325,6 +412,16 @@ def _release(settings: Settings):
     if release is None:
         raise StoreError("There is no release yet. Run `kanon sync --source sample` (or ga4).")
     return release
+
+
+class SyncFailed(KanonError):
+    """A sync stopped on the machine's error (a full disk, an unwritable store): one line
+    naming it. Any other exception is a bug and keeps its traceback."""
+
+
+def _end_progress_line(progress: object) -> None:
+    if progress is not None:
+        print(file=sys.stderr)
 
 
 def _print_progress(fraction: float, message: str) -> None:

@@ -14,12 +14,16 @@ that raises it:
     ├── ReleaseError (RuntimeError)     reports.protect: a release that must not be shown
     ├── SettingsError (ValueError)      kanon.settings, exit 2
     ├── SyncError (RuntimeError)        kanon.sync
+    ├── SyncFailed                      kanon.cli: a sync stopped by an OSError or DuckDB error
+    ├── BackupError                     kanon.backup
     ├── PurgeError                      kanon.retention
     ├── StoreError (RuntimeError)       kanon.store.duckdb_store
+    │   (SchemaError, kanon.store.schema, reaches callers as a StoreError)
     │   ├── SyncRunning
     │   └── SourceRefused
     ├── AccountError (ValueError)       kanon.access.accounts
     ├── PreferenceError (ValueError)    kanon.access.preferences
+    ├── AccountsFileError (RuntimeError) kanon.access.accounts_file: newer than this Kanon
     ├── OidcConfigError (ValueError)    kanon.access.oidc
     ├── RoleError (ValueError)          kanon.access.roles
     ├── PolicyError                     kanon.policy.config

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -20,10 +20,13 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from kanon.access.addresses import EMAIL, MAX_NAME_LENGTH
 from kanon.errors import EXIT_USAGE, KanonError
 from kanon.policy.config import CHECKS, HOTJAR_API_URL
 
 RETENTION_MONTHS = 14  # the privacy policy's promise; a setting may shorten it, never extend it
+SMTP_PORTS = {"starttls": 587, "tls": 465, "none": 25}  # each security's usual submission port
+LOOPBACK_NAMES = ("localhost", "localhost.localdomain")
 
 
 class SettingsError(KanonError, ValueError):
@@ -91,6 +94,14 @@ class Settings(BaseSettings):
     hotjar_client_secret: SecretStr | None = None
     dsr_credentials: Path | None = None
     dsr_log_retention_days: int = Field(1095, ge=1, description="how long the DSR log is kept")
+    # E-mailed summaries (`kanon summaries send`); no smtp_host: nothing is sent.
+    smtp_host: str | None = Field(None, max_length=253, description="the mail server to send by")
+    smtp_port: int | None = Field(None, ge=1, le=65535, description="default 587, 465 or 25")
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = Field(None, max_length=MAX_NAME_LENGTH)
+    smtp_password: SecretStr | None = None
+    smtp_from: str | None = Field(None, max_length=MAX_NAME_LENGTH, description="sender address")
+    public_url: str | None = Field(None, max_length=2000, description="the dashboard's address")
 
     @field_validator("ga4_property")
     @classmethod
@@ -130,6 +141,36 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown check(s) {', '.join(unknown)}; checks: {', '.join(CHECKS)}")
         return value
 
+    @field_validator("smtp_from")
+    @classmethod
+    def _sender_address(cls, value: str | None) -> str | None:
+        if value is not None and not EMAIL.fullmatch(value.strip()):
+            raise ValueError("must be an e-mail address, e.g. kanon@example.com")
+        return value.strip() if value is not None else None
+
+    @field_validator("public_url")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().rstrip("/")
+        if not value.startswith(("https://", "http://")) or any(c.isspace() for c in value):
+            raise ValueError("must be the dashboard's address, e.g. https://kanon.example.com")
+        return value
+
+    @field_validator("smtp_security")
+    @classmethod
+    def _clear_text_only_on_loopback(cls, value: str, info: ValidationInfo) -> str:
+        # Without TLS the password and every figure cross the network readable by anyone on it.
+        host = info.data.get("smtp_host")
+        if value == "none" and host and not is_loopback(host):
+            raise ValueError(
+                f"none sends the password and the summaries unencrypted, so it is allowed "
+                f"only to a loopback smtp_host (127.0.0.1, ::1, localhost), not {host!r}: use "
+                "starttls (the default) or tls"
+            )
+        return value
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -158,9 +199,24 @@ class Settings(BaseSettings):
         return self.home / "accounts.sqlite"
 
     @property
+    def smtp_port_or_default(self) -> int:
+        return self.smtp_port or SMTP_PORTS[self.smtp_security]
+
+    @property
     def policy_folder(self) -> Path:
         """The last property check, the DSR request log and its salt."""
         return self.home / "policy"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` names this machine itself (a name, an IPv4 or an IPv6 address)."""
+    host = host.strip().strip("[]").lower()
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def load_settings(**overrides: Any) -> Settings:

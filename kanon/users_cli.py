@@ -50,6 +50,13 @@ def add_commands(commands: argparse._SubParsersAction, day: Callable[[str], date
     reset.add_argument("--password-stdin", action="store_true")
     reset.set_defaults(run=cmd_reset_password)
 
+    set_email = actions.add_parser(
+        "set-email", help="a local account's e-mail address, for summaries ('' removes it)"
+    )
+    set_email.add_argument("name")
+    set_email.add_argument("email", help="e.g. ana@example.com; an empty string removes it")
+    set_email.set_defaults(run=cmd_set_email)
+
     for verb, disabled in (("disable", True), ("enable", False)):
         toggle = actions.add_parser(verb, help=f"{verb} an account (keeps it on the list)")
         toggle.add_argument("name")
@@ -71,26 +78,28 @@ def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
         account = accounts.add_oidc(args.name, args.roles)
     else:
         account = accounts.add_local(args.name, args.roles, _new_password(args))
-    _changed(settings, "user-add", account, roles=_roles(account), kind=account.kind)
+    changed(settings, "user-add", account, roles=_roles(account), kind=account.kind)
     print(f"added {_describe(account)}")
     return EXIT_OK
 
 
 def cmd_remove(settings: Settings, args: argparse.Namespace) -> int:
     account = Accounts(settings.accounts_path).remove(args.name)
-    _changed(settings, "user-remove", account)
+    changed(settings, "user-remove", account)
     print(f"removed {account.name}; its open sessions end at their next interaction")
     return EXIT_OK
 
 
 def cmd_list(settings: Settings, args: argparse.Namespace) -> int:
-    accounts = Accounts(settings.accounts_path).all()
+    allow_list = Accounts(settings.accounts_path)
+    accounts, emails = allow_list.all(), allow_list.emails()
     for account in accounts:
+        email = emails.get(account.name)
         if args.json:
             record = {"name": account.name, "kind": account.kind, "disabled": account.disabled}
-            print(json.dumps({**record, "roles": sorted(account.roles)}))
+            print(json.dumps({**record, "roles": sorted(account.roles), "email": email}))
         else:
-            print(_describe(account))
+            print(_describe(account) + (f"  email: {email}" if email else ""))
     if not accounts and not args.json:
         print("no accounts yet: `kanon users add NAME --role admin` makes the first admin")
     return EXIT_OK
@@ -98,7 +107,7 @@ def cmd_list(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_set_role(settings: Settings, args: argparse.Namespace) -> int:
     account = Accounts(settings.accounts_path).set_roles(args.name, args.roles)
-    _changed(settings, "user-set-role", account, roles=_roles(account))
+    changed(settings, "user-set-role", account, roles=_roles(account))
     print(f"{_describe(account)}")
     return EXIT_OK
 
@@ -111,14 +120,22 @@ def cmd_reset_password(settings: Settings, args: argparse.Namespace) -> int:
     if account.kind == OIDC:
         raise AccountError(f"{account.name} signs in through OpenID Connect: no password.")
     accounts.reset_password(account.name, _new_password(args))
-    _changed(settings, "user-reset-password", account)
+    changed(settings, "user-reset-password", account)
     print(f"new password set for {account.name}; its open sessions end")
+    return EXIT_OK
+
+
+def cmd_set_email(settings: Settings, args: argparse.Namespace) -> int:
+    email = args.email.strip() or None
+    account = Accounts(settings.accounts_path).set_email(args.name, email)
+    changed(settings, "user-set-email", account, email=email or "none")
+    print(f"{account.name}  email: {email}" if email else f"{account.name} has no email now")
     return EXIT_OK
 
 
 def cmd_toggle(settings: Settings, args: argparse.Namespace) -> int:
     account = Accounts(settings.accounts_path).set_disabled(args.name, args.disabled)
-    _changed(settings, "user-disable" if args.disabled else "user-enable", account)
+    changed(settings, "user-disable" if args.disabled else "user-enable", account)
     print(_describe(account))
     return EXIT_OK
 
@@ -150,12 +167,13 @@ def _new_password(args: argparse.Namespace) -> str:
     return first
 
 
-def _changed(settings: Settings, action: str, account: Account, **details: object) -> None:
-    who = f"cli:{_operator()}"
-    log.event(settings.access_log_path, who, action, account=account.name, **details)
+def changed(settings: Settings, action: str, account: Account | str, **details: object) -> None:
+    """Log a change made from the shell to `account` (an Account or a name)."""
+    name = account if isinstance(account, str) else account.name
+    log.event(settings.access_log_path, f"cli:{operator_name()}", action, account=name, **details)
 
 
-def _operator() -> str:
+def operator_name() -> str:
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # no user name in this environment

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -25,6 +25,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from connectors.figures import FIGURE, LABELS, Kind
+from reports.notes import Note
 from reports.status import PUBLISHED
 
 MAX_LABEL = 60  # a chart's longest name, hover included (wrapped at this width)
@@ -44,6 +45,8 @@ PALETTE = (
 # Two lines of one chart that hash to the same colour stay apart by their dash.
 DASHES = ("solid", "dot", "dash", "longdash", "dashdot")
 SITE_COLOUR, PREVIOUS_COLOUR = "#4E79A7", "#9C9C9C"
+NOTE_COLOUR = "#7F6A93"  # apart from the palette's lines: a note is no series
+NOTES_TRACE = "Notes"
 
 TICK_FORMAT = {"day": "%-d %b", "week": "%-d %b", "month": "%b %Y"}  # the range names the year
 MAX_TICKS = 8  # named periods on a time axis: more would overlap at a phone's width
@@ -124,9 +127,15 @@ def number_format(metric: str) -> tuple[str, str]:
 
 
 def site_trend_chart(
-    trend: pd.DataFrame, metric: str, grain: str, words: Wording = ENGLISH
+    trend: pd.DataFrame,
+    metric: str,
+    grain: str,
+    notes: Sequence[Note] = (),
+    shown: tuple[date, date] | None = None,
+    words: Wording = ENGLISH,
 ) -> go.Figure:
-    """The site's figure per period, the previous run of periods dashed beside it."""
+    """The site's figure per period, the previous run of periods dashed beside it; `notes`
+    marked over the days `shown` (see `mark_notes`)."""
     _ = words.gettext
     figure = go.Figure()
     current = trend[metric].where(trend["status"] == PUBLISHED)
@@ -158,6 +167,7 @@ def site_trend_chart(
     _layout(figure, title, metric, value_axis="y", words=words)
     _time_axis(figure, trend["period"], grain, words)
     _legend_below(figure, per_row=2)
+    mark_notes(figure, notes, shown, words)
     return figure
 
 
@@ -167,9 +177,16 @@ def listed(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def category_trend_chart(
-    cells: pd.DataFrame, metric: str, grain: str, top: int = 8, words: Wording = ENGLISH
+    cells: pd.DataFrame,
+    metric: str,
+    grain: str,
+    top: int = 8,
+    notes: Sequence[Note] = (),
+    shown: tuple[date, date] | None = None,
+    words: Wording = ENGLISH,
 ) -> go.Figure:
-    """One line per leading category; withheld periods are gaps in the line.
+    """One line per leading category; withheld periods are gaps in the line; `notes` marked
+    over the days `shown` (see `mark_notes`).
 
     Each trace's `meta` is the category's `display_label`, naming it whatever its legend says.
     """
@@ -210,6 +227,7 @@ def category_trend_chart(
     _layout(figure, title, metric, value_axis="y", words=words)
     _time_axis(figure, cells["period"], grain, words)
     _legend_below(figure, per_row=1)
+    mark_notes(figure, notes, shown, words)
     return figure
 
 
@@ -245,6 +263,66 @@ def category_bar_chart(
     )
     figure.update_layout(hovermode="closest")
     return figure
+
+
+def mark_notes(
+    figure: go.Figure,
+    notes: Sequence[Note],
+    shown: tuple[date, date] | None = None,
+    words: Wording = ENGLISH,
+) -> None:
+    """Each note with a day in `shown` (first, last) as a dotted line on its day or a shaded
+    run of days, cut to `shown`, and a marker at the top whose hover gives its days and text.
+
+    The text is escaped like a category name (Plotly reads tags in hovers); markers sit on a
+    hidden axis of their own, so they never change the figures' axis, and out of the legend,
+    so the legend's rows stay as `_legend_below` laid them out. Notes that begin on the same
+    day share one marker (a hover shows one point per trace)."""
+    first, last = shown or (date.min, date.max)
+    texts: dict[date, list[str]] = {}
+    for note in notes:
+        start, end = max(note.first_day, first), min(note.last_day, last)
+        if start > end:
+            continue
+        if start == end:
+            figure.add_shape(type="line", x0=start, x1=start, y0=0, y1=1, yref="paper",
+                             line={"color": NOTE_COLOUR, "width": 1, "dash": "dot"})  # fmt: skip
+        else:
+            figure.add_shape(type="rect", x0=start, x1=end, y0=0, y1=1, yref="paper",
+                             fillcolor=NOTE_COLOUR, opacity=0.12, line={"width": 0},
+                             layer="below")  # fmt: skip
+        line = words.gettext("Note, {days}: {text}").format(
+            days=note_days(note, words), text=note.text
+        )
+        texts.setdefault(start, []).append(hover_label(line))
+    if not texts:
+        return
+    figure.add_trace(
+        go.Scatter(
+            x=list(texts),
+            y=[0.97] * len(texts),
+            yaxis="y2",
+            name=NOTES_TRACE,
+            mode="markers",
+            marker={"symbol": "triangle-down", "size": 11, "color": NOTE_COLOUR},
+            customdata=["<br>".join(lines) for lines in texts.values()],
+            hovertemplate="%{customdata}<extra></extra>",
+            showlegend=False,
+        )
+    )
+    figure.update_layout(
+        yaxis2={"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True}
+    )
+
+
+def note_days(note: Note, words: Wording = ENGLISH) -> str:
+    """A note's day, or its first and last day, named as the chart names a day."""
+    if words.period is None:
+        return note.days
+    first, last = (words.period(day, "day") for day in (note.first_day, note.last_day))
+    if note.first_day == note.last_day:
+        return first
+    return words.gettext("{first} to {last}").format(first=first, last=last)
 
 
 def _hover(name: str, axis: str, metric: str, separator: str = ": ") -> str:

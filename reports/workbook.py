@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import io
 import numbers
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
 import pandas as pd
@@ -31,6 +31,7 @@ from reports.export import (
     selection_for,
     summary,
 )
+from reports.notes import Note, overlapping
 from reports.protect import Release
 from reports.views import select
 
@@ -65,17 +66,21 @@ def summary_workbook(
     last: date,
     facts: Facts,
     generated: datetime | None = None,
+    notes: Sequence[Note] = (),
     gettext: Callable[[str], str] = _same,
 ) -> bytes:
     """The XLSX summary of every report over the whole periods overlapping [first, last], in
-    the language of `gettext`."""
+    the language of `gettext`; the About sheet ends with the `notes` that have a day in those
+    periods."""
     _ = gettext
     selection = select(release, grain, first, last)
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, OPTIONS)
     formats = _Formats(book)
     about = provenance(release, selection, facts, generated=generated)
-    _about_sheet(book, formats, about, release, grain, first, last, gettext)
+    about_sheet, row = _about_sheet(book, formats, about, release, grain, first, last, gettext)
+    if selection.periods:
+        _notes_table(about_sheet, formats, row + 2, notes, selection.days, gettext)
     for name, breakdown in BREAKDOWNS.items():
         sheet = book.add_worksheet(_(breakdown.title)[:31])  # Excel's longest sheet name
         if grain not in breakdown.grains:
@@ -132,6 +137,28 @@ def _about_sheet(
     sheet.set_column(0, 0, 28)
     sheet.set_column(1, 1, 90, formats.wrap)
     sheet.set_column(2, len(columns), 16)
+    return sheet, row
+
+
+def _notes_table(
+    sheet, formats: _Formats, row: int, notes, days: tuple[date, date], gettext
+) -> None:
+    """The notes on the range, each text written as a string cell (never a formula); the
+    column keys stay English, as the About sheet's other keys do."""
+    shown = overlapping(notes, *days)
+    sheet.write_string(row, 0, "notes", formats.header)
+    if not shown:
+        sheet.write_string(row + 1, 0, gettext("No note on these days."))
+        return
+    for column, name in enumerate(("text", "first day", "last day", "by"), start=1):
+        sheet.write_string(row, column, name, formats.header)
+    for note in shown:  # the text in the About sheet's wide, wrapping column
+        row += 1
+        sheet.write_string(row, 0, f"note {note.note_id}")
+        sheet.write_string(row, 1, note.text)
+        sheet.write_datetime(row, 2, note.first_day, formats.date)
+        sheet.write_datetime(row, 3, note.last_day, formats.date)
+        sheet.write_string(row, 4, note.author)
 
 
 def _detail_order(key: str) -> tuple[int, str]:

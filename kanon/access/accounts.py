@@ -26,16 +26,15 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from kanon.access import accounts_file, setup
+from kanon.access.addresses import EMAIL, MAX_NAME_LENGTH
 from kanon.access.roles import ADMIN, ROLES, RoleError
 from kanon.errors import KanonError
 
 LOCAL, OIDC = "local", "oidc"
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024  # characters: longer is refused before any hashing
-MAX_NAME_LENGTH = 254  # an email's longest
 CONCURRENT_CHECKS = 4  # argon2 hashes or verifications at once, across the process
 LOCAL_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 _HASHER = PasswordHasher()
 # Verified when the name is unknown, so a wrong name takes as long as a wrong password.
@@ -105,6 +104,15 @@ def password_problem(name: str, password: str) -> str | None:
     return None
 
 
+def check_email(email: str) -> str:
+    """`email` normalised, or an AccountError saying it is not an e-mail address."""
+    email = normalise(email)
+    if len(email) > MAX_NAME_LENGTH or not EMAIL.fullmatch(email):
+        shown = email if len(email) <= MAX_NAME_LENGTH else f"{email[:40]}…"
+        raise AccountError(f"{shown!r} is not an e-mail address, e.g. ana@example.com.")
+    return email
+
+
 def check_roles(roles: Iterable[str]) -> frozenset[str]:
     chosen = frozenset(role.strip().lower() for role in roles)
     unknown = chosen - set(ROLES)
@@ -143,6 +151,17 @@ class Accounts:
     def has_admin(self) -> bool:
         with accounts_file.connect(self.path) as con:
             return _active_admins(con) > 0
+
+    def emails(self) -> dict[str, str]:
+        """Every account's e-mail address, by name: an OpenID Connect account's name, a local
+        account's address set with `set_email` (local accounts without one are left out)."""
+        with accounts_file.connect(self.path) as con:
+            rows = con.execute(
+                "SELECT a.name, a.kind, e.email FROM accounts a "
+                "LEFT JOIN account_emails e ON e.account = a.name"
+            ).fetchall()
+        found = {row["name"]: row["name"] if row["kind"] == OIDC else row["email"] for row in rows}
+        return {name: email for name, email in found.items() if email}
 
     def verify_password(self, name: str, password: str) -> Account | None:
         """The local account if `password` is its password, else None (in the same time)."""
@@ -218,6 +237,32 @@ class Accounts:
             changed = Account(account.name, account.kind, account.roles, disabled)
         self._admin_exists_if(changed)
         return changed
+
+    def set_email(self, name: str, email: str | None) -> Account:
+        """Give a local account an e-mail address for summaries (None removes it)."""
+        if email is not None:
+            email = check_email(email)
+        with accounts_file.connect(self.path) as con:
+            account = _existing(con, name)
+            if account.kind == OIDC:
+                raise AccountError(
+                    f"{account.name} signs in through OpenID Connect: its name is its e-mail."
+                )
+            con.execute("DELETE FROM account_emails WHERE account = ?", (account.name,))
+            if email is not None:
+                con.execute(
+                    "INSERT INTO account_emails VALUES (?, ?, ?)",
+                    (account.name, email, time.time()),
+                )
+        return account
+
+    def created_at(self, name: str) -> float | None:
+        """When the account of this name was added; a removed and re-added one is newer."""
+        with accounts_file.connect(self.path) as con:
+            row = con.execute(
+                "SELECT created_at FROM accounts WHERE name = ?", (normalise(name),)
+            ).fetchone()
+        return float(row["created_at"]) if row else None
 
     def reset_password(self, name: str, password: str) -> Account:
         account = self._existing(name)

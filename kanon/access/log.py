@@ -16,6 +16,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,9 +31,12 @@ VIEW, DOWNLOAD = "view", "download"
 FIELDS = ("at", "who", "action", "report", "grain", "start", "end", "detail")
 MAX_TEXT = 256  # characters of any one value; a name may be 254
 # Actions others than the dashboard's pages write; the Admin page offers these as filters.
+NOTE_ADD, NOTE_EDIT, NOTE_REMOVE = "note-add", "note-edit", "note-remove"
 KNOWN_ACTIONS = (
     SIGN_IN, SIGN_OUT, SIGN_IN_FAILED, IDLE_TIMEOUT, VIEW, DOWNLOAD, "sync", "user-add",
     "user-remove", "user-set-role", "user-reset-password", "user-disable", "user-enable",
+    "user-set-email", "summary-subscribe", "summary-unsubscribe", "summary-sent",
+    NOTE_ADD, NOTE_EDIT, NOTE_REMOVE,
 )  # fmt: skip
 
 
@@ -74,6 +78,15 @@ def _exclusive(path: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def copy_to(path: Path, target: Path) -> bool:
+    """Copy the log whole, no entry half-written (a backup); False when there is none."""
+    if not path.exists():
+        return False
+    with _exclusive(path):
+        shutil.copyfile(path, target)
+    return True
+
+
 def record(
     path: Path,
     who: str,
@@ -93,6 +106,12 @@ def record(
         start=first.isoformat() if first else None,
         end=last.isoformat() if last else None,
     )
+
+
+def note_changed(path: Path, who: str, action: str, note_id: int, first: date, last: date) -> None:
+    """A note added, edited or removed: who, which note and its days. Never its text: a note
+    removed because it should not have been written would live on here."""
+    event(path, who, action, note=note_id, start=first.isoformat(), end=last.isoformat())
 
 
 def parse(text: str) -> dict | None:

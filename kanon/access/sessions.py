@@ -23,9 +23,9 @@ import secrets
 import sqlite3
 import time
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
 from kanon.access import accounts_file
 from kanon.access.accounts import Account, account_from_row
@@ -44,23 +44,6 @@ IDLE, LIFETIME, DISABLED, SIGNED_OUT, UNKNOWN = (
     "disabled",
     "signed-out",
     "unknown",
-)
-
-SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS session_tickets (
-        ticket_hash TEXT PRIMARY KEY,  -- sha256 of the one-time ticket
-        token_hash TEXT NOT NULL,      -- the session it sets the cookie for
-        next TEXT NOT NULL,            -- where the browser goes afterwards (a path on Kanon)
-        expires_at REAL NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS oidc_signins (
-        key_hash TEXT PRIMARY KEY,     -- sha256 of the identity cookie's claims
-        account TEXT NOT NULL,
-        created_at REAL NOT NULL,
-        last_seen REAL NOT NULL,
-        ended_at REAL,                 -- NULL while open
-        reason TEXT                    -- why it ended: idle, lifetime, signed-out, disabled
-    )""",
 )
 
 
@@ -110,8 +93,8 @@ class Sessions:
         self.idle_seconds = idle_seconds
         self.lifetime_seconds = lifetime_seconds
 
-    def _connect(self):
-        return _Connection(self.path)
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        return accounts_file.connect(self.path)
 
     # --- local sessions ---------------------------------------------------------------
 
@@ -268,24 +251,3 @@ def _end(con: sqlite3.Connection, key: str, reason: str, at: float) -> None:
         "UPDATE oidc_signins SET ended_at = ?, reason = ? WHERE key_hash = ? AND ended_at IS NULL",
         (at, reason, key),
     )
-
-
-class _Connection:
-    """`accounts_file.connect` plus this module's own tables."""
-
-    def __init__(self, path: Path) -> None:
-        self._inner = accounts_file.connect(path)
-
-    def __enter__(self) -> sqlite3.Connection:
-        con = self._inner.__enter__()
-        for statement in SCHEMA:
-            con.execute(statement)
-        return con
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> bool | None:
-        return self._inner.__exit__(kind, error, trace)

@@ -45,6 +45,10 @@ class HotjarClient:
         self._token: str | None = None
         self._expires = 0.0
 
+    def authenticate(self) -> None:
+        """Fetch an access token (one call): proves the API key and the address work."""
+        self._bearer()
+
     def user_lookup(
         self, *, email: str | None = None, user_id: str | None = None, delete: bool = False
     ) -> dict:

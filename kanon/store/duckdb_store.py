@@ -2,7 +2,8 @@
 
 Connections are short-lived (open, work, close) so the dashboard's reads and a sync in another
 process take turns on the file instead of holding it. A sync writes in one transaction: if
-anything fails, the previous release stays exactly as it was.
+anything fails, the previous release stays exactly as it was. Every connection first brings
+the file to this Kanon's schema (`kanon.store.schema`), or refuses a newer one.
 """
 
 from __future__ import annotations
@@ -21,53 +22,14 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from connectors.figures import STORED
 from connectors.retry import polling, retrying
 from kanon.errors import KanonError
+from kanon.store.schema import SAMPLE as SAMPLE  # where developer mode and syncs read it
+from kanon.store.schema import Migrated, SchemaError, migrate
 
-FIGURE_COLUMNS = ", ".join(f"{name} DOUBLE" for name in STORED)  # connectors.figures
-CELL_KEY = "breakdown VARCHAR, grain VARCHAR, period DATE, category VARCHAR"
 CELL_COLUMNS = ["breakdown", "grain", "period", "category"]
 
-SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS raw_cells (
-    {CELL_KEY}, {FIGURE_COLUMNS},
-    PRIMARY KEY (breakdown, grain, period, category));
-CREATE TABLE IF NOT EXISTS period_flags (
-    breakdown VARCHAR, grain VARCHAR, period DATE,
-    subject_to_thresholding BOOLEAN, data_loss_from_other_row BOOLEAN, sampled BOOLEAN,
-    PRIMARY KEY (breakdown, grain, period));
-CREATE TABLE IF NOT EXISTS labels (
-    breakdown VARCHAR, category VARCHAR, label VARCHAR, PRIMARY KEY (breakdown, category));
--- No key index on the release: a sync rewrites its changed periods and checks unique keys.
-CREATE TABLE IF NOT EXISTS release_cells ({CELL_KEY}, {FIGURE_COLUMNS}, status VARCHAR);
-CREATE TABLE IF NOT EXISTS release_proofs (fingerprint VARCHAR PRIMARY KEY);
-CREATE TABLE IF NOT EXISTS releases (
-    release_id BIGINT PRIMARY KEY, created_at TIMESTAMP, source VARCHAR, k INTEGER,
-    first_day DATE, last_settled DATE, cells BIGINT, withheld_primary BIGINT,
-    withheld_secondary BIGINT, time_zone VARCHAR);
--- Stores made before a column existed gain it (empty for their old releases).
-ALTER TABLE releases ADD COLUMN IF NOT EXISTS time_zone VARCHAR;
--- The attacker model a release was protected against, and how it lists rows (reports.protect:
--- empty for releases made before issue 27, which listed only visited cells).
-ALTER TABLE releases ADD COLUMN IF NOT EXISTS model INTEGER;
-ALTER TABLE releases ADD COLUMN IF NOT EXISTS listing VARCHAR;
-ALTER TABLE releases ADD COLUMN IF NOT EXISTS empty BIGINT;
-CREATE TABLE IF NOT EXISTS syncs (
-    sync_id BIGINT PRIMARY KEY, started_at TIMESTAMP, finished_at TIMESTAMP, source VARCHAR,
-    status VARCHAR, message VARCHAR, requests BIGINT, tokens BIGINT,
-    tokens_left_hour BIGINT, tokens_left_day BIGINT, bytes_processed BIGINT, bytes_billed BIGINT,
-    release_id BIGINT);
-ALTER TABLE syncs ADD COLUMN IF NOT EXISTS bytes_processed BIGINT;
-ALTER TABLE syncs ADD COLUMN IF NOT EXISTS bytes_billed BIGINT;
-ALTER TABLE syncs ADD COLUMN IF NOT EXISTS release_id BIGINT;
-"""
-# Which source each raw period was fetched from (sample, ga4, bigquery): a store holds one.
-# Stores made before it was recorded gain the column, filled once (see `_record_sources`).
-SOURCE_COLUMN = "ALTER TABLE period_flags ADD COLUMN IF NOT EXISTS source VARCHAR"
-
 RUNNING, SUCCEEDED, FAILED = "running", "ok", "failed"
-SAMPLE = "sample"
 
 TABLES = (
     "raw_cells",
@@ -77,6 +39,7 @@ TABLES = (
     "release_proofs",
     "releases",
     "syncs",
+    "notes",
 )
 RETAINED_TABLES = ("raw_cells", "period_flags", "release_cells")
 PERIOD_KEY = "breakdown, grain, period"
@@ -131,15 +94,8 @@ class Store:
                 f"No Kanon store at {self.path}. Run `kanon sync --source sample` (or ga4) first."
             )
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = _connect_with_retry(self.path, self.wait_seconds)
+        con, _ = self._open()
         try:
-            try:
-                con.execute(SCHEMA)
-                _record_sources(con)
-            except duckdb.Error as error:
-                if not (_is_damage(error) or isinstance(error, duckdb.IOException)):
-                    raise
-                raise StoreError(damaged_message(self.path, error)) from None
             try:
                 yield con
             except duckdb.Error as error:
@@ -148,6 +104,30 @@ class Store:
                 raise StoreError(damaged_message(self.path, error)) from None
         finally:
             con.close()
+
+    def _open(self) -> tuple[duckdb.DuckDBPyConnection, Migrated]:
+        """A connection to the store, its schema brought to this Kanon's version first."""
+        con = _connect_with_retry(self.path, self.wait_seconds)
+        try:
+            return con, migrate(con, self.path)
+        except SchemaError as error:  # one kind of store problem for the pages and the CLI
+            con.close()
+            raise StoreError(str(error)) from None
+        except duckdb.Error as error:
+            con.close()
+            if not (_is_damage(error) or isinstance(error, duckdb.IOException)):
+                raise
+            raise StoreError(damaged_message(self.path, error)) from None
+        except BaseException:
+            con.close()
+            raise
+
+    def migrate(self) -> Migrated:
+        """Open the store (creating it if missing) and say what its schema migration did."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        con, migrated = self._open()
+        con.close()
+        return migrated
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -341,29 +321,6 @@ def next_release_id(con: duckdb.DuckDBPyConnection, sync_id: int) -> int:
     return max(int(sync_id), int(latest) + 1)
 
 
-def _record_sources(con: duckdb.DuckDBPyConnection) -> None:
-    """Give a store made before sources were recorded its `source` column, once.
-
-    Its raw periods count as its last release's source; if any release ever came from
-    something other than the sample, as the last such release's (real figures are never
-    counted as the sample's, even in a store where a sample sync republished them)."""
-    present = con.execute(
-        "SELECT count(*) FROM duckdb_columns() "
-        "WHERE table_name = 'period_flags' AND column_name = 'source'"
-    ).fetchall()[0][0]
-    if present:
-        return
-    con.execute(SOURCE_COLUMN)
-    con.execute(
-        "UPDATE period_flags SET source = coalesce("
-        "(SELECT source FROM releases WHERE source IS DISTINCT FROM ? "
-        " ORDER BY release_id DESC LIMIT 1), "
-        "(SELECT source FROM releases ORDER BY release_id DESC LIMIT 1)) "
-        "WHERE source IS NULL",
-        [SAMPLE],
-    )
-
-
 def cells_frame(
     con: duckdb.DuckDBPyConnection, query: str, params: list | None = None
 ) -> pd.DataFrame:
@@ -444,7 +401,6 @@ def replace_release(
 
     Call it inside `Store.transaction`: a cell held twice is found once the rows are written
     (quicker than checking the frame before), and the error rolls them back."""
-    _drop_release_key(con)
     con.register("incoming", _arrow(cells))
     try:
         _write_release_cells(con, _typed_as_table(con, "release_cells", "incoming"))
@@ -525,21 +481,9 @@ def _holds_a_key_twice(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(con.execute(f"SELECT count(*) > ({distinct}) FROM release_cells").fetchall()[0][0])
 
 
-def _drop_release_key(con: duckdb.DuckDBPyConnection) -> None:
-    """Stores made before release_cells lost its primary key: keeping its index up to date slowed
-    every sync, the more the larger the release. Rebuilt once, without it."""
-    keyed = con.execute(
-        "SELECT count(*) FROM duckdb_constraints() "
-        "WHERE table_name = 'release_cells' AND constraint_type = 'PRIMARY KEY'"
-    ).fetchall()[0][0]
-    if keyed:
-        con.execute("CREATE TABLE release_cells_unkeyed AS SELECT * FROM release_cells")
-        con.execute("DROP TABLE release_cells")
-        con.execute("ALTER TABLE release_cells_unkeyed RENAME TO release_cells")
-
-
 def purge_before(con: duckdb.DuckDBPyConnection, first_day: date) -> int:
-    """Delete every period that begins before the retention window; returns rows deleted."""
+    """Delete every period that begins before the retention window, and every note whose last
+    day is before it; returns rows deleted."""
     deleted = 0
     for table in RETAINED_TABLES:
         deleted += int(
@@ -547,7 +491,8 @@ def purge_before(con: duckdb.DuckDBPyConnection, first_day: date) -> int:
             .df()
             .shape[0]
         )
-    return deleted
+    notes = con.execute("DELETE FROM notes WHERE last_day < ? RETURNING 1", [first_day])
+    return deleted + len(notes.fetchall())
 
 
 def release_proofs(con: duckdb.DuckDBPyConnection) -> frozenset[str]:

@@ -25,6 +25,8 @@ from kanon.errors import KanonError
 from kanon.i18n import N_, _
 from kanon.settings import Settings
 from kanon.sources import summary_facts
+from kanon.store.duckdb_store import Store
+from kanon.store.notes import listed
 from kanon.ui import context
 from kanon.ui.page_view import PageView
 from reports import export, workbook
@@ -134,8 +136,9 @@ def workbook_builder(
         who = check_at_click(settings, handle, DOWNLOAD, WORKBOOK_REPORT, selection)
         facts = summary_facts(settings, release.info)
         first, last = selection.days
+        notes = listed(Store(settings.store_path), first, last)  # as they are at the click
         payload = workbook.summary_workbook(
-            release, selection.grain, first, last, facts, gettext=words
+            release, selection.grain, first, last, facts, notes=notes, gettext=words
         )
         _log(settings, who, WORKBOOK_REPORT, selection)
         return payload

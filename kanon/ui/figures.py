@@ -16,8 +16,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from kanon import i18n
-from kanon.ui import data, format
+from kanon.ui import alternatives, data, format
 from reports import charts
+from reports.notes import Note
 
 VIEW_TTL = data.VIEW_TTL
 ENGAGEMENT_LEADERS = 15  # the most viewed pages, ranked by engagement on the Engagement page
@@ -39,9 +40,18 @@ def wording(language: str) -> charts.Wording:
 
 
 @st.cache_resource(ttl=VIEW_TTL, max_entries=256, show_spinner=False)
-def site_trend(query: data.Query, metric: str, language: str) -> go.Figure:
-    trend = data.site_trend(query)
-    return charts.site_trend_chart(trend, metric, query.grain, wording(language))
+def site_trend(
+    query: data.Query, metric: str, language: str, notes: tuple[Note, ...] = ()
+) -> go.Figure:
+    trend, shown = data.site_trend(query), (query.first, query.last)
+    words = wording(language)
+    return charts.site_trend_chart(trend, metric, query.grain, notes, shown, words)
+
+
+@st.cache_data(ttl=VIEW_TTL, max_entries=256, show_spinner=False)
+def site_trend_summary(query: data.Query, metric: str, language: str) -> str:
+    """The site trend's text alternative (`kanon.ui.alternatives`) in `language`."""
+    return alternatives.trend_summary(data.site_trend(query), metric, query.grain)
 
 
 @st.cache_resource(ttl=VIEW_TTL, max_entries=256, show_spinner=False)
@@ -51,9 +61,13 @@ def category_bars(query: data.Query, name: str, metric: str, language: str) -> g
 
 
 @st.cache_resource(ttl=VIEW_TTL, max_entries=256, show_spinner=False)
-def category_trends(query: data.Query, name: str, metric: str, language: str) -> go.Figure:
-    cells = by_category(data.series(query, name))
-    return charts.category_trend_chart(cells, metric, query.grain, words=wording(language))
+def category_trends(
+    query: data.Query, name: str, metric: str, language: str, notes: tuple[Note, ...] = ()
+) -> go.Figure:
+    cells, shown = by_category(data.series(query, name)), (query.first, query.last)
+    return charts.category_trend_chart(
+        cells, metric, query.grain, notes=notes, shown=shown, words=wording(language)
+    )
 
 
 @st.cache_resource(ttl=VIEW_TTL, max_entries=128, show_spinner=False)

@@ -6,11 +6,12 @@ escaping widgets, never `unsafe_allow_html`.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import streamlit as st
 
 from kanon.access.roles import ADMINISTER, DOWNLOAD, READ_PRIVACY, VIEW, Identity
+from kanon.freshness import is_stale
 from kanon.i18n import N_, _
 from kanon.settings import Settings
 from kanon.ui import data, format
@@ -90,8 +91,9 @@ def stale_banner(settings: Settings) -> None:
     last = last_successful_sync(settings)
     if last is None:
         return
-    age = datetime.now() - last
-    if age > timedelta(hours=settings.stale_after_hours):
+    now = datetime.now()
+    if is_stale(last, settings.stale_after_hours, now):  # the rule /healthz and doctor apply
+        age = now - last
         hours = int(age.total_seconds() // 3600)
         st.warning(
             _(

@@ -1,4 +1,10 @@
-"""The pages, the section each sits in, and the action a role needs to see it."""
+"""The pages, in the order the navigation lists them, and the action a role needs to see each.
+
+One flat list, without sections: Streamlit draws a section's heading and its links inside the
+navigation's `<ul>` as a `<div>`, which screen readers and axe-core's `list` and `listitem`
+rules reject; a flat list is a valid `<ul>` of `<li>`. The order still groups them: the
+dashboard's pages, then Privacy, then Admin.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +25,6 @@ class PageSpec:
     title: str
     icon: str
     url_path: str
-    section: str
     action: str
 
 
@@ -29,23 +34,14 @@ PAGES: tuple[PageSpec, ...] = (
         N_("Overview"),
         ":material/dashboard:",
         "overview",
-        N_("Dashboard"),
         VIEW,
     ),
-    PageSpec(
-        "kanon/ui/pages/top_pages.py",
-        N_("Pages"),
-        ":material/article:",
-        "pages",
-        N_("Dashboard"),
-        VIEW,
-    ),
+    PageSpec("kanon/ui/pages/top_pages.py", N_("Pages"), ":material/article:", "pages", VIEW),
     PageSpec(
         "kanon/ui/pages/sources.py",
         N_("Sources"),
         ":material/call_split:",
         "sources",
-        N_("Dashboard"),
         VIEW,
     ),
     PageSpec(
@@ -53,7 +49,6 @@ PAGES: tuple[PageSpec, ...] = (
         N_("Technology"),
         ":material/devices:",
         "technology",
-        N_("Dashboard"),
         VIEW,
     ),
     PageSpec(
@@ -61,7 +56,6 @@ PAGES: tuple[PageSpec, ...] = (
         N_("Countries"),
         ":material/public:",
         "countries",
-        N_("Dashboard"),
         VIEW,
     ),
     PageSpec(
@@ -69,7 +63,6 @@ PAGES: tuple[PageSpec, ...] = (
         N_("Engagement"),
         ":material/timer:",
         "engagement",
-        N_("Dashboard"),
         VIEW,
     ),
     PageSpec(
@@ -77,7 +70,6 @@ PAGES: tuple[PageSpec, ...] = (
         N_("Privacy"),
         ":material/shield_lock:",
         "privacy",
-        N_("About the data"),
         READ_PRIVACY,
     ),
     PageSpec(
@@ -85,7 +77,6 @@ PAGES: tuple[PageSpec, ...] = (
         N_("Admin"),
         ":material/admin_panel_settings:",
         "admin",
-        N_("Admin"),
         ADMINISTER,
     ),
 )
@@ -95,28 +86,22 @@ def allowed(identity: Identity) -> list[PageSpec]:
     return [spec for spec in PAGES if may(identity, spec.action)]
 
 
-def pages_for(identity: Identity) -> dict[str, list[st.Page]]:
-    """`st.navigation`'s sections, holding only the pages this identity may open.
+def pages_for(identity: Identity) -> list[st.Page]:
+    """`st.navigation`'s pages: only those this identity may open.
 
     Every page keeps its own address (`/overview` too): the root address is a hidden start
     page that moves on to the first page this identity may open, keeping the query string.
     """
-    sections: dict[str, list[st.Page]] = {}
-    pages = []
-    for spec in allowed(identity):
-        page = st.Page(spec.script, title=_(spec.title), icon=spec.icon, url_path=spec.url_path)
-        sections.setdefault(_(spec.section), []).append(page)
-        pages.append(page)
-    if pages:
-        start = st.Page(
-            lambda: _go_on(pages),
-            title="Kanon",
-            url_path="start",
-            default=True,
-            visibility="hidden",
-        )
-        next(iter(sections.values())).insert(0, start)
-    return sections
+    pages = [
+        st.Page(spec.script, title=_(spec.title), icon=spec.icon, url_path=spec.url_path)
+        for spec in allowed(identity)
+    ]
+    if not pages:
+        return []
+    start = st.Page(
+        lambda: _go_on(pages), title="Kanon", url_path="start", default=True, visibility="hidden"
+    )
+    return [start, *pages]
 
 
 def remember_requested_page() -> None:

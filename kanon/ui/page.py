@@ -13,7 +13,7 @@ from kanon.access import log
 from kanon.access.roles import VIEW, Identity, may
 from kanon.i18n import _
 from kanon.settings import Settings
-from kanon.ui import context, data, language, messages, pickers
+from kanon.ui import context, data, language, messages, notes, pickers
 from kanon.ui.page_view import PageView
 from reports.grid import Selection
 
@@ -49,7 +49,7 @@ def start(
         st.info(_("Pick a range that covers at least one whole published period."))
         st.stop()
     log_once(settings, identity, report, selection)
-    return PageView(settings, identity, release, selection)
+    return PageView(settings, identity, release, selection, notes.shown(settings, selection))
 
 
 def log_once(

@@ -12,6 +12,7 @@ from kanon.access.roles import Identity
 from kanon.settings import Settings
 from kanon.ui import data
 from reports.grid import Selection
+from reports.notes import Note
 from reports.protect import Release
 
 
@@ -23,6 +24,7 @@ class PageView:
     identity: Identity
     release: Release
     selection: Selection
+    notes: tuple[Note, ...] = ()  # the notes with a day in the selection, for its charts
 
     @property
     def query(self) -> data.Query:

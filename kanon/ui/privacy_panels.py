@@ -14,7 +14,7 @@ from kanon.settings import Settings
 
 def promises(settings: Settings) -> None:
     """Each promise with the last property check's result and time (every signed-in role)."""
-    st.subheader(_("What the policy promises, and what Kanon checked"))
+    st.header(_("What the policy promises, and what Kanon checked"))
     report = load_report(last_check_path(settings))
     # Every cell through `_`: the promises and results are catalog texts; a finding's own text
     # has no translation and reads as the property check wrote it.

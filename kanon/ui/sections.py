@@ -20,6 +20,7 @@ from kanon import i18n
 from kanon.i18n import N_, _
 from kanon.ui import data, downloads, figures, format
 from kanon.ui.page_view import PageView
+from reports.notes import Note
 from reports.views import HEADLINE_FIGURES, Kpi
 
 TITLE, STATUS = N_("Title"), N_("Status")  # a table's columns beside the category's
@@ -98,6 +99,13 @@ def plot(figure: go.Figure, key: str) -> None:
     st.plotly_chart(figure, key=key, config=CHART_CONFIG, theme="streamlit")
 
 
+def site_trend(view: PageView, metric: str, key: str) -> None:
+    """The site's trend of `metric`, and right below it the sentence a screen reader reads."""
+    language = i18n.language()
+    plot(figures.site_trend(view.query, metric, language, view.notes), key=key)
+    st.caption(figures.site_trend_summary(view.query, metric, language))
+
+
 class SectionParts(NamedTuple):
     """What a breakdown section draws: built once per query and shared, never changed."""
 
@@ -109,14 +117,21 @@ class SectionParts(NamedTuple):
 
 
 @st.cache_resource(ttl=data.VIEW_TTL, max_entries=256, show_spinner=False)
-def section_parts(query: data.Query, name: str, metric: str, k: int, language: str) -> SectionParts:
+def section_parts(
+    query: data.Query,
+    name: str,
+    metric: str,
+    k: int,
+    language: str,
+    notes: tuple[Note, ...] = (),
+) -> SectionParts:
     """One cached call per section and language: a rerun that changes nothing pays for one
     lookup, not six."""
     shown, texts = shown_table(query, name, k, language)
     if shown.empty:
         return SectionParts(shown, texts, None, None, "")
     bars = figures.category_bars(query, name, metric, language)
-    trends = figures.category_trends(query, name, metric, language)
+    trends = figures.category_trends(query, name, metric, language, notes)
     return SectionParts(shown, texts, bars, trends, withheld_text(query, name))
 
 
@@ -124,7 +139,8 @@ def breakdown_section(view: PageView, name: str, metric: str | None = None) -> N
     """One breakdown: leading categories, their trend, the table, what is withheld, the CSV."""
     breakdown = BREAKDOWNS[name]
     metric = metric or ("views" if breakdown.scope == "page" else "sessions")
-    parts = section_parts(view.query, name, metric, view.release.k, i18n.language())
+    language = i18n.language()
+    parts = section_parts(view.query, name, metric, view.release.k, language, view.notes)
     if parts.shown.empty:
         st.info(_("No figures for this range."))
         return

@@ -11,6 +11,8 @@ client's address, and safe response headers.
   only when the peer is one of `trusted_proxies`, the rightmost address in X-Forwarded-For that
   is not a trusted proxy. It hands the result to the page as a header of its own
   (`CLIENT_HEADER`), replacing any header of that name the browser sent.
+- `/healthz` tells a monitor whether the data is fresh (`kanon.freshness`): JSON, 200 or 503,
+  no sign-in (it names no figure, category or account).
 - `SecurityHeaders` forbids framing, MIME sniffing and cross-site referrers on every response.
 """
 
@@ -18,17 +20,21 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import threading
+import time
 from collections.abc import Iterable, Sequence
 from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kanon.freshness import freshness
 from kanon.settings import Settings, SettingsError
+from kanon.store.duckdb_store import StoreError
 from kanon.ui.handoff import CLIENT_HEADER, COOKIE
 
 log = logging.getLogger("kanon.server")
@@ -229,9 +235,40 @@ async def sign_out(request: Request) -> Response:
     return response
 
 
+HEALTH_CACHE_SECONDS = 5.0  # monitors poll often; the store is read at most this often
+_health_lock = threading.Lock()
+_health: tuple[float, int, dict] | None = None
+
+
+def _health_answer() -> tuple[int, dict]:
+    """The freshness verdict as (HTTP status, body), read at most every few seconds."""
+    global _health
+    with _health_lock:  # one read at a time; the others take its answer
+        if _health is not None and time.monotonic() - _health[0] < HEALTH_CACHE_SECONDS:
+            return _health[1], _health[2]
+        settings = _settings()
+        if settings is None:
+            code, body = 503, {"status": "settings-invalid"}
+        else:
+            try:
+                found = freshness(settings)
+                code, body = (200 if found.fresh else 503), found.to_dict()
+            except StoreError:  # damaged, newer than this Kanon, or held by a sync too long
+                code, body = 503, {"status": "store-unreadable"}
+        _health = (time.monotonic(), code, body)
+        return code, body
+
+
+async def healthz(request: Request) -> Response:
+    """200 while the release is fresh and the last sync succeeded, else 503; never cached."""
+    code, body = await run_in_threadpool(_health_answer)
+    return _no_store(JSONResponse(body, status_code=code))
+
+
 def routes() -> list[Route]:
     base = base_path()
     return [
+        Route(f"{base}/healthz", healthz, methods=["GET"]),
         Route(f"{base}/auth/session", set_session, methods=["GET"]),
         Route(f"{base}/auth/signout", sign_out, methods=["GET"]),
     ]

@@ -1,6 +1,7 @@
 """Charts read well in Chromium at 1280 px and on a 390 px phone: legend entries never overlap
-each other, the axis or the chart's edge; axis labels stay inside the chart; axis numbers carry
-thousands separators. Measured on the bounding boxes of Plotly's own SVG."""
+each other, the axis or the chart's edge; axis labels never overlap each other and stay inside
+the chart; axis numbers carry thousands separators. Measured on the bounding boxes of Plotly's
+own SVG."""
 
 from __future__ import annotations
 
@@ -63,6 +64,11 @@ def check_chart(chart, where: str) -> int:
     ticks = boxes(chart.locator(".xaxislayer-above .xtick text"))
     for tick in ticks:
         assert not any(overlaps(tick, e) for e in entries), f"{where}: legend covers the axis"
+    for axis in ("x", "y"):
+        labels = boxes(chart.locator(f".{axis}axislayer-above .{axis}tick text"))
+        for i, a in enumerate(labels):
+            for j, b in enumerate(labels[i + 1 :], start=i + 1):
+                assert not overlaps(a, b), f"{where}: {axis} axis labels {i} and {j} overlap"
     for tick in boxes(chart.locator(".yaxislayer-above .ytick text")):
         assert inside(tick, svg), f"{where}: an axis label runs past the chart"
     for text in chart.locator(".ytick text, .xtick text").all_text_contents():

@@ -54,8 +54,11 @@ def server(request, tmp_path_factory) -> Iterator[str]:
 def test_every_page_draws_at_desktop_and_phone_width(server, browser, folder, path, title, charted):
     from playwright.sync_api import expect
 
-    for width, suffix in ((1280, ""), (390, "-phone")):
-        page = browser.new_page(viewport={"width": width, "height": 900})
+    for width, height, suffix in ((1280, 900, ""), (390, 844, "-phone")):
+        phone = suffix == "-phone"  # a phone's screen: the sidebar starts closed there
+        page = browser.new_page(
+            viewport={"width": width, "height": height}, is_mobile=phone, has_touch=phone
+        )
         errors = console_errors(page, server)
         page.goto(f"{server}/{path}")
         settle(page)

@@ -154,3 +154,12 @@ def test_reports_and_connectors_raise_kanon_errors_without_importing_kanon():
                 if any(m == "kanon" or m.startswith("kanon.") for m in modules):
                     offenders.append(path.relative_to(ROOT).as_posix())
     assert offenders == []
+
+
+def test_a_sync_stopped_by_the_machine_is_one_line_naming_the_cause(home, monkeypatch, capsys):
+    """A full disk is not a bug: the sync timer's journal gets one line, and exit 1."""
+    monkeypatch.setattr("kanon.sync.sync", _raising(OSError(28, "No space left on device")))
+    assert main(["sync", "--source", "sample"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("kanon: error: the sync failed")
+    assert "No space left on device" in err and "Traceback" not in err

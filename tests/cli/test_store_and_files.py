@@ -141,6 +141,7 @@ time.sleep(60)
 """
 
 
+@pytest.mark.alone  # times the wait
 def test_a_locked_store_says_what_holds_it_after_a_short_wait(home, tmp_path):
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLD, str(home / "kanon.duckdb")], stdout=subprocess.PIPE, text=True

@@ -66,10 +66,18 @@ class Unit:
         return dict(pairs)
 
     def exec_starts(self) -> list[list[str]]:
-        commands = [shlex.split(line) for line in self.values("Service", "ExecStart")]
+        """The commands, without systemd's "-" prefix (see `failure_ignored`)."""
+        commands = [shlex.split(line.removeprefix("-")) for line in self._exec_lines()]
         for command in commands:
             assert command[0].startswith("/"), f"{self.name}: {command[0]} is not a plain path"
         return commands
+
+    def failure_ignored(self) -> list[bool]:
+        """Per ExecStart: whether systemd goes on when it fails (a leading "-")."""
+        return [line.startswith("-") for line in self._exec_lines()]
+
+    def _exec_lines(self) -> list[str]:
+        return self.values("Service", "ExecStart")
 
 
 def parse_unit(path: Path) -> Unit:

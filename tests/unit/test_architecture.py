@@ -16,7 +16,8 @@ CODE = [
     "reports",
     "kanon",
 ]
-RAW_READERS = {"kanon/store/duckdb_store.py", "kanon/sync.py"}
+# The store, the sync, and the store's schema (it creates the table and reads no row of it).
+RAW_READERS = {"kanon/store/duckdb_store.py", "kanon/store/schema.py", "kanon/sync.py"}
 
 
 def python_files():

@@ -100,6 +100,7 @@ def test_an_older_store_counts_its_periods_as_its_last_real_releases(ga4_home, c
     home = copy_of(ga4_home)
     with duckdb.connect(str(home / "kanon.duckdb")) as con:
         con.execute("ALTER TABLE period_flags DROP COLUMN source")
+        con.execute("UPDATE schema_version SET version = 2")  # the version before sources
         con.execute(
             "INSERT INTO releases (release_id, created_at, source, k) "
             "VALUES (99, now(), 'sample', 10)"
@@ -115,6 +116,7 @@ def test_an_older_sample_store_stays_the_samples(sample_home, copy_of):
     home = copy_of(sample_home)
     with duckdb.connect(str(home / "kanon.duckdb")) as con:
         con.execute("ALTER TABLE period_flags DROP COLUMN source")
+        con.execute("UPDATE schema_version SET version = 2")  # the version before sources
     assert Store(home / "kanon.duckdb").sources().raw == {"sample"}
     assert developer.refusal(_settings(home)) is None
 

@@ -14,6 +14,9 @@ from kanon.settings import load_settings
 from kanon.sync import sync
 from reports import protect
 
+# Times a sync against readers, or installs a wheel: nothing else may run beside it.
+pytestmark = pytest.mark.alone
+
 ROOT = Path(__file__).resolve().parents[2]
 DAY = date(2025, 6, 1)
 SLOW_SECONDS = 4.0  # stretches protect, as a large property would

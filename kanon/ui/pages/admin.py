@@ -12,7 +12,7 @@ from kanon import i18n
 from kanon.access.roles import ADMINISTER
 from kanon.i18n import N_, _
 from kanon.sources import SOURCES
-from kanon.ui import admin_panels, data, format, messages, page, people
+from kanon.ui import admin_panels, data, format, messages, page, people, summary_panels
 
 
 def history_columns() -> dict[str, Any]:
@@ -50,14 +50,14 @@ developer = settings.developer_mode or identity.developer
 page.log_once(settings, identity, "admin")
 admin_panels.sync_outcome()
 
-st.subheader(_("Published release"))
+st.header(_("Published release"))
 info = data.release_info(str(settings.store_path))
 if info is None:
     messages.no_release()
 else:
     admin_panels.release_cards(info)
 
-st.subheader(_("Sync"))
+st.header(_("Sync"))
 last = messages.last_successful_sync(settings)
 st.caption(
     _("Last successful sync: {when}.").format(when=format.moment(last))
@@ -86,7 +86,7 @@ if developer:
         ),
         icon=":material/lock:",
     )
-    st.subheader(_("Sync history"))
+    st.header(_("Sync history"))
     history = data.syncs(str(settings.store_path))
     if history.empty:
         st.caption(_("No sync has run yet."))
@@ -94,16 +94,16 @@ if developer:
         st.dataframe(history, hide_index=True, key="sync-history", column_config=history_columns())
     st.stop()
 
-st.subheader(_("GA4 property"))
+st.header(_("GA4 property"))
 if settings.ga4_property is None:
     st.caption(_("No GA4 property is configured (setting `ga4_property` / KANON_GA4_PROPERTY)."))
 elif st.button(_("Check property settings"), icon=":material/fact_check:", key="check_property"):
     admin_panels.check_property(settings)
 
-st.subheader(_("Data-subject requests"))
+st.header(_("Data-subject requests"))
 admin_panels.dsr_log(settings, identity)
 
-st.subheader(_("Sync history"))
+st.header(_("Sync history"))
 history = data.syncs(str(settings.store_path))
 if history.empty:
     st.caption(_("No sync has run yet."))
@@ -112,8 +112,11 @@ else:
     for line in admin_panels.bigquery_usage(history):
         st.caption(line)
 
-st.subheader(_("Accounts"))
+st.header(_("Accounts"))
 people.accounts_section(settings, identity)
 
-st.subheader(_("Access log"))
+st.header(_("Summaries by e-mail"))
+summary_panels.subscriptions_section(settings, identity)
+
+st.header(_("Access log"))
 people.access_log_section(settings, identity)

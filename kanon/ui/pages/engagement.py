@@ -3,9 +3,8 @@
 import streamlit as st
 
 from connectors.catalog import BREAKDOWNS
-from kanon import i18n
 from kanon.i18n import N_, _
-from kanon.ui import downloads, figures, page, sections
+from kanon.ui import downloads, page, sections
 
 TRENDS = ["avg_session_duration", "engagement_rate", "bounce_rate", "views_per_session"]
 
@@ -14,12 +13,11 @@ grain = view.selection.grain
 for row in (TRENDS[:2], TRENDS[2:]):
     for column, metric in zip(st.columns(2), row, strict=True):
         with column:
-            trend = figures.site_trend(view.query, metric, i18n.language())
-            sections.plot(trend, key=f"site-{metric}")
+            sections.site_trend(view, metric, key=f"site-{metric}")
 st.caption(_("Dashed: the previous run of periods. Withheld periods are gaps."))
 downloads.download_button(view, "overview")
 
-st.subheader(_("Engagement per page"))
+st.header(_("Engagement per page"))
 if grain in BREAKDOWNS["pages"].grains:
     sections.engagement_section(view)
 else:

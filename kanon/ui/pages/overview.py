@@ -4,7 +4,7 @@ import streamlit as st
 
 from kanon import i18n
 from kanon.i18n import N_, _
-from kanon.ui import data, downloads, figures, page, sections
+from kanon.ui import data, downloads, notes, page, sections
 from reports.views import HEADLINE_FIGURES, LABELS
 
 TREND_METRICS = list(HEADLINE_FIGURES)
@@ -22,7 +22,12 @@ metric = st.segmented_control(
     key="overview_metric",
     persist_state="session",
 )
-trend = figures.site_trend(view.query, metric or "users", i18n.language())
-sections.plot(trend, key="trend-overview")
-st.caption(_("The dashed line is the previous run of periods, aligned period by period."))
+sections.site_trend(view, metric or "users", key="trend-overview")
+st.caption(
+    _(
+        "The dashed line is the previous run of periods, aligned period by period. "
+        "Notes are marked on the chart (a dotted line, or a shaded run of days)."
+    )
+)
 downloads.download_button(view, "overview")
+notes.notes_section(view)

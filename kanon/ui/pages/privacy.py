@@ -92,7 +92,7 @@ st.markdown(
     ).format(k=k)
 )
 
-st.subheader(_("Withheld in this selection"))
+st.header(_("Withheld in this selection"))
 withheld, flags = selection_tables(view.query, i18n.language())
 st.dataframe(
     withheld,
@@ -110,7 +110,7 @@ if grain not in BREAKDOWNS["pages"].grains:
         _("Pages are published by week and month only, so they are not part of a daily view.")
     )
 
-st.subheader(_("GA4's own flags for these figures"))
+st.header(_("GA4's own flags for these figures"))
 st.dataframe(flags, hide_index=True, key="privacy-flags")
 st.caption(
     _(
