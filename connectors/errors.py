@@ -17,6 +17,9 @@ multiple inheritance (`class CatalogError(KanonError, ValueError)`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, Self
+
 EXIT_FAILED = 1  # a check failed or the command could not finish
 EXIT_USAGE = 2  # a bad setting or argument
 
@@ -26,6 +29,23 @@ class KanonError(Exception):
     command's exit status when it stops on it."""
 
     exit_code: int = EXIT_FAILED
+    template: str | None = None  # the message before its fields were filled in (see `said`)
+    fields: dict[str, Any] = {}
+
+    @classmethod
+    def said(cls, template: str, **fields: Any) -> Self:
+        """An error a page can show in its reader's language: `template` is a catalog text
+        (marked `N_` where it is written) whose named fields are filled in afterwards. Its
+        message, for the CLI and the logs, is the English one."""
+        error = cls(template.format(**fields))
+        error.template, error.fields = template, fields
+        return error
+
+    def in_words(self, gettext: Callable[[str], str]) -> str:
+        """The message through `gettext` (a language's `_`); as raised when it has no template."""
+        if self.template is None:
+            return str(self)
+        return gettext(self.template).format(**self.fields)
 
 
 class InvalidInput(KanonError, ValueError):

@@ -18,10 +18,11 @@ run); outside a run (the CLI, the sync) it is English, the language the texts ar
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gettext
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from pathlib import Path
 
@@ -63,6 +64,19 @@ def use(language: str) -> None:
     if language not in LANGUAGES:
         raise ValueError(f"Unknown language {language!r}; Kanon speaks {', '.join(LANGUAGES)}.")
     _language.set(language)
+
+
+@contextlib.contextmanager
+def speaking(language: str) -> Iterator[None]:
+    """Speak `language` inside the block (an e-mail in its recipient's language), then the
+    language spoken before."""
+    if language not in LANGUAGES:
+        raise ValueError(f"Unknown language {language!r}; Kanon speaks {', '.join(LANGUAGES)}.")
+    token = _language.set(language)
+    try:
+        yield
+    finally:
+        _language.reset(token)
 
 
 def language() -> str:

@@ -132,6 +132,7 @@ def site_trend_chart(
     grain: str,
     notes: Sequence[Note] = (),
     shown: tuple[date, date] | None = None,
+    *,
     words: Wording = ENGLISH,
 ) -> go.Figure:
     """The site's figure per period, the previous run of periods dashed beside it; `notes`
@@ -183,6 +184,7 @@ def category_trend_chart(
     top: int = 8,
     notes: Sequence[Note] = (),
     shown: tuple[date, date] | None = None,
+    *,
     words: Wording = ENGLISH,
 ) -> go.Figure:
     """One line per leading category; withheld periods are gaps in the line; `notes` marked

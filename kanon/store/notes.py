@@ -25,7 +25,8 @@ from datetime import date, datetime, timedelta
 import duckdb
 
 from kanon.errors import EXIT_USAGE, KanonError
-from kanon.store.duckdb_store import Store, StoreError, now
+from kanon.i18n import N_
+from kanon.store.duckdb_store import Store, now
 from reports.notes import Note, overlapping
 
 MAX_TEXT = 200  # characters: a note names an event, it is not a report
@@ -34,7 +35,12 @@ MAX_AHEAD_DAYS = 366  # a planned campaign may be noted ahead, up to a year
 MAX_NOTES = 2000  # in the store at once: charts and the workbook stay quick to build
 MAX_AUTHOR = 254  # an account name may be an e-mail address
 WRITE_WAIT_SECONDS = 15.0  # how long a note waits for a sync's publish to release the file
-REMINDER = "A note is about the site (a campaign, a redesign, an outage), never about a person."
+REMINDER = N_("A note is about the site (a campaign, a redesign, an outage), never about a person.")
+SWAPPED = N_("A note's last day ({last}) is before its first ({first}); swap them.")
+REFUSALS = {
+    "edit": N_("Note {number} is someone else's: only its author or an admin may edit it."),
+    "delete": N_("Note {number} is someone else's: only its author or an admin may delete it."),
+}
 # Controls, separators and formatting characters (bidi overrides among them) could forge a
 # line or make a text read otherwise than it is; the zero-width joiner is kept for emoji.
 _REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
@@ -56,16 +62,23 @@ def checked_text(text: str) -> str:
     """The note's text, trimmed, or NoteError saying what is wrong with it."""
     text = text.strip()
     if not text:
-        raise NoteError("A note needs a text: say what happened (a campaign, an outage, ...).")
+        raise NoteError.said(
+            N_("A note needs a text: say what happened (a campaign, an outage, ...).")
+        )
     for char in text:
         if unicodedata.category(char) in _REFUSED_CATEGORIES and char not in _ALLOWED_FORMAT:
-            raise NoteError(
-                f"A note is one line of plain text; it holds the control character "
-                f"U+{ord(char):04X}. Remove it (and any line break) and try again."
+            raise NoteError.said(
+                N_(
+                    "A note is one line of plain text; it holds the control character "
+                    "U+{code}. Remove it (and any line break) and try again."
+                ),
+                code=f"{ord(char):04X}",
             )
     if len(text) > MAX_TEXT:
-        raise NoteError(
-            f"A note is at most {MAX_TEXT} characters; this one has {len(text)}. Shorten it."
+        raise NoteError.said(
+            N_("A note is at most {most} characters; this one has {count}. Shorten it."),
+            most=MAX_TEXT,
+            count=len(text),
         )
     return text
 
@@ -77,16 +90,23 @@ def checked_days(first: date, last: date | None, earliest: date, today: date) ->
     at the next sync, so it is refused instead."""
     last = first if last is None else last
     if last < first:
-        raise NoteError(f"A note's last day ({last}) is before its first ({first}); swap them.")
+        raise NoteError.said(SWAPPED, first=first, last=last)
     if (last - first).days + 1 > MAX_SPAN_DAYS:
-        raise NoteError(f"A note covers at most {MAX_SPAN_DAYS} days; split it or shorten it.")
+        raise NoteError.said(
+            N_("A note covers at most {most} days; split it or shorten it."), most=MAX_SPAN_DAYS
+        )
     if last < earliest:
-        raise NoteError(
-            f"Statistics before {earliest} are deleted (the retention window), and so are notes "
-            "about them: pick a later day."
+        raise NoteError.said(
+            N_(
+                "Statistics before {earliest} are deleted (the retention window), and so are "
+                "notes about them: pick a later day."
+            ),
+            earliest=earliest,
         )
     if first > today + timedelta(days=MAX_AHEAD_DAYS):
-        raise NoteError(f"A note may be at most {MAX_AHEAD_DAYS} days ahead of today.")
+        raise NoteError.said(
+            N_("A note may be at most {most} days ahead of today."), most=MAX_AHEAD_DAYS
+        )
     return first, last
 
 
@@ -107,16 +127,22 @@ def add(store: Store, first: date, last: date, text: str, author: str) -> Note:
     Check the days with `checked_days` first: the store does not know the window."""
     text = checked_text(text)
     if not author.strip() or len(author) > MAX_AUTHOR:
-        raise NoteError("A note needs its author's account name (at most 254 characters).")
+        raise NoteError.said(
+            N_("A note needs its author's account name (at most {most} characters)."),
+            most=MAX_AUTHOR,
+        )
     if last < first:
-        raise NoteError(f"A note's last day ({last}) is before its first ({first}); swap them.")
+        raise NoteError.said(SWAPPED, first=first, last=last)
     at = now()
     with _writing(store) as con:
         count = con.execute("SELECT count(*) FROM notes").fetchall()[0][0]
         if count >= MAX_NOTES:
-            raise NoteError(
-                f"The store holds {MAX_NOTES} notes, the most it keeps; remove old ones "
-                "(`kanon notes list`, `kanon notes remove ID`) before adding more."
+            raise NoteError.said(
+                N_(
+                    "The store holds {most} notes, the most it keeps; remove old ones "
+                    "(`kanon notes list`, `kanon notes remove ID`) before adding more."
+                ),
+                most=MAX_NOTES,
             )
         row = con.execute(
             f"INSERT INTO notes ({_COLUMNS}) VALUES (nextval('note_ids'), ?, ?, ?, ?, ?, ?) "
@@ -133,7 +159,7 @@ def edit(
     transaction as the change); NoteRefused otherwise."""
     text = checked_text(text)
     if last < first:
-        raise NoteError(f"A note's last day ({last}) is before its first ({first}); swap them.")
+        raise NoteError.said(SWAPPED, first=first, last=last)
     with _writing(store) as con:
         rows = con.execute(
             "UPDATE notes SET first_day = ?, last_day = ?, text = ?, changed_at = ? "
@@ -176,17 +202,12 @@ def _writing(store: Store) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
 def _refuse(con: duckdb.DuckDBPyConnection, note_id: int, verb: str) -> None:
     exists = con.execute("SELECT count(*) FROM notes WHERE note_id = ?", [note_id]).fetchall()
     if not exists[0][0]:
-        raise NoteRefused(f"There is no note {note_id} (it may have been deleted meanwhile).")
-    raise NoteRefused(
-        f"Note {note_id} is someone else's: only its author or an admin may {verb} it."
-    )
+        raise NoteRefused.said(
+            N_("There is no note {number} (it may have been deleted meanwhile)."), number=note_id
+        )
+    raise NoteRefused.said(REFUSALS[verb], number=note_id)
 
 
 def _note(row: tuple) -> Note:
     note_id, first, last, text, author, created, changed = row
     return Note(int(note_id), first, last, text, author, created, changed)
-
-
-def busy_message(error: StoreError) -> str:
-    """What to tell a person whose note could not be written because the store was busy."""
-    return f"The note was not saved: {error} Your text is kept below; try again in a moment."

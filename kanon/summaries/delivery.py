@@ -20,10 +20,12 @@ from datetime import date
 from email.message import EmailMessage
 
 from connectors.ga4_auth import secrets_paths
-from kanon.access import log
+from kanon import i18n
+from kanon.access import log, preferences
 from kanon.access.accounts import Account, Accounts
 from kanon.access.roles import ANALYST, MANAGER
 from kanon.errors import EXIT_FAILED, EXIT_USAGE, KanonError
+from kanon.i18n import N_
 from kanon.settings import Settings
 from kanon.sources import summary_facts
 from kanon.store.duckdb_store import Store
@@ -40,7 +42,7 @@ from reports.workbook import summary_workbook
 RECEIVING_ROLES = frozenset({ANALYST, MANAGER})
 SMTP_TIMEOUT = 30  # seconds for the mail server to answer; a dead server fails the run soon
 SECRETS_TABLE = "smtp"
-ACTIVE = "active"
+ACTIVE = N_("active")
 
 
 class SummariesError(KanonError):
@@ -65,6 +67,7 @@ class Planned:
     period: date
     workbook: bool
     retry: bool  # an earlier attempt failed or was cut short
+    language: str  # the recipient's own choice on the dashboard, else `default_language`
 
 
 @dataclass
@@ -81,13 +84,13 @@ def standing(
 ) -> str:
     """Whether a subscription delivers now (`ACTIVE`), or why not."""
     if account is None or created_at != sub.account_created_at:
-        return "stopped: the account was removed"
+        return N_("stopped: the account was removed")
     if account.disabled:
-        return "stopped: the account is disabled"
+        return N_("stopped: the account is disabled")
     if not account.roles & RECEIVING_ROLES:
-        return "stopped: the account holds neither the analyst nor the manager role"
+        return N_("stopped: the account holds neither the analyst nor the manager role")
     if not address:
-        return "stopped: the account has no e-mail address (`kanon users set-email`)"
+        return N_("stopped: the account has no e-mail address (`kanon users set-email`)")
     return ACTIVE
 
 
@@ -142,6 +145,7 @@ def plan(settings: Settings, release: Release) -> list[Planned]:
                     period,
                     manager,
                     period in retries,
+                    preferences.language(path, sub.account) or settings.default_language,
                 )
             )
     return due
@@ -163,17 +167,19 @@ def send_due(
         return outcome
     with _one_run(settings), Mailer(settings) as mailer:
         built: dict[tuple[str, date], Summary] = {}
-        books: dict[tuple[str, date], bytes] = {}  # a workbook takes seconds: one per period
+        # a workbook takes seconds: one per period and language
+        books: dict[tuple[str, date, str], bytes] = {}
         for item in plan(settings, release):
             key = (item.cadence, item.period)
             if key not in built:
                 built[key] = build(release, item.cadence, item.period, settings.public_url)
-            if item.workbook and key not in books:
-                books[key] = _workbook(settings, release, built[key])
-            workbook = books[key] if item.workbook else None
-            message = build_message(
-                built[key], item.account, item.address, str(settings.smtp_from), workbook
-            )
+            with i18n.speaking(item.language):  # the recipient's words, numbers and dates
+                if item.workbook and (*key, item.language) not in books:
+                    books[(*key, item.language)] = _workbook(settings, release, built[key])
+                workbook = books[(*key, item.language)] if item.workbook else None
+                message = build_message(
+                    built[key], item.account, item.address, str(settings.smtp_from), workbook
+                )
             _deliver(settings, mailer, item, message, outcome, say)
     return outcome
 
@@ -233,7 +239,10 @@ def _workbook(settings: Settings, release: Release, summary: Summary) -> bytes:
     facts = summary_facts(settings, release.info)
     grain = grain_of(summary.cadence)
     notes = listed(Store(settings.store_path), summary.first, summary.last)
-    return summary_workbook(release, grain, summary.first, summary.last, facts, notes=notes)
+    gettext = i18n.translations(i18n.language()).gettext
+    return summary_workbook(
+        release, grain, summary.first, summary.last, facts, notes=notes, gettext=gettext
+    )
 
 
 def _log_sent(settings: Settings, item: Planned) -> None:

@@ -12,6 +12,8 @@ import html
 from email.message import EmailMessage
 from email.utils import formatdate
 
+from kanon import i18n
+from kanon.i18n import _
 from kanon.summaries import texts
 from kanon.summaries.content import RANKED_BY, Row, Summary
 
@@ -19,23 +21,23 @@ XLSX = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 def subject(summary: Summary) -> str:
-    return texts.SUBJECT[summary.cadence].format(**_dates(summary))
+    return _(texts.SUBJECT[summary.cadence]).format(**_dates(summary))
 
 
 def text_body(summary: Summary, account: str, attached: bool) -> str:
-    lines = [_heading(summary), "", texts.COMPARED[summary.cadence].format(**_before(summary))]
+    lines = [_heading(summary), "", _(texts.COMPARED[summary.cadence]).format(**_before(summary))]
     lines += ["", *_figure_lines(summary)]
     if summary.withheld_days:
         lines += ["", _withheld_days(summary)]
     for breakdown, title in texts.TOP_HEADINGS.items():
-        lines += ["", title]
+        lines += ["", _(title)]
         lines += [_plain(line) for line in _top_lines(summary.top[breakdown], breakdown)]
-    lines += ["", texts.WITHHELD_NOTE.format(k=summary.k)]
-    lines += ["", texts.FLAGS_HEADING, *_flag_lines(summary)]
-    link = texts.LINK.format(url=summary.link) if summary.link else texts.NO_LINK
+    lines += ["", _(texts.WITHHELD_NOTE).format(k=summary.k)]
+    lines += ["", _(texts.FLAGS_HEADING), *_flag_lines(summary)]
+    link = _(texts.LINK).format(url=summary.link) if summary.link else _(texts.NO_LINK)
     lines += ["", link]
     if attached:
-        lines += ["", texts.ATTACHMENT]
+        lines += ["", _(texts.ATTACHMENT)]
     lines += ["", "-- ", _footer(summary, account)]
     return "\n".join(lines) + "\n"
 
@@ -43,11 +45,11 @@ def text_body(summary: Summary, account: str, attached: bool) -> str:
 def html_body(summary: Summary, account: str, attached: bool) -> str:
     e = html.escape
     parts = [
-        f'<!DOCTYPE html><html lang="{texts.LANGUAGE}"><head><meta charset="utf-8">',
+        f'<!DOCTYPE html><html lang="{i18n.language()}"><head><meta charset="utf-8">',
         f"<title>{e(subject(summary))}</title></head>",
         '<body style="font-family: sans-serif; color: #222; max-width: 40em">',
         f'<h1 style="font-size: 1.3em">{e(_heading(summary))}</h1>',
-        f"<p>{e(texts.COMPARED[summary.cadence].format(**_before(summary)))}</p>",
+        f"<p>{e(_(texts.COMPARED[summary.cadence]).format(**_before(summary)))}</p>",
         "<ul>" + "".join(f"<li>{e(line)}</li>" for line in _figure_lines(summary)) + "</ul>",
     ]
     if summary.withheld_days:
@@ -56,16 +58,16 @@ def html_body(summary: Summary, account: str, attached: bool) -> str:
         items = "".join(
             f"<li>{e(line)}</li>" for line in _top_lines(summary.top[breakdown], breakdown)
         )
-        parts.append(f'<h2 style="font-size: 1.1em">{e(title)}</h2><ul>{items}</ul>')
-    parts.append(f"<p>{e(texts.WITHHELD_NOTE.format(k=summary.k))}</p>")
+        parts.append(f'<h2 style="font-size: 1.1em">{e(_(title))}</h2><ul>{items}</ul>')
+    parts.append(f"<p>{e(_(texts.WITHHELD_NOTE).format(k=summary.k))}</p>")
     flags = "".join(f"<li>{e(line)}</li>" for line in _flag_lines(summary))
-    parts.append(f'<h2 style="font-size: 1.1em">{e(texts.FLAGS_HEADING)}</h2><ul>{flags}</ul>')
+    parts.append(f'<h2 style="font-size: 1.1em">{e(_(texts.FLAGS_HEADING))}</h2><ul>{flags}</ul>')
     if summary.link:
-        parts.append(f'<p><a href="{e(summary.link)}">{e(texts.LINK_HTML)}</a></p>')
+        parts.append(f'<p><a href="{e(summary.link)}">{e(_(texts.LINK_HTML))}</a></p>')
     else:
-        parts.append(f"<p>{e(texts.NO_LINK)}</p>")
+        parts.append(f"<p>{e(_(texts.NO_LINK))}</p>")
     if attached:
-        parts.append(f"<p>{e(texts.ATTACHMENT)}</p>")
+        parts.append(f"<p>{e(_(texts.ATTACHMENT))}</p>")
     parts.append(f'<p style="color: #666; font-size: 0.9em">{e(_footer(summary, account))}</p>')
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
@@ -121,12 +123,12 @@ def _before(summary: Summary) -> dict[str, str]:
 
 
 def _heading(summary: Summary) -> str:
-    return texts.HEADING[summary.cadence].format(**_dates(summary))
+    return _(texts.HEADING[summary.cadence]).format(**_dates(summary))
 
 
 def _figure_lines(summary: Summary) -> list[str]:
     return [
-        texts.FIGURE_LINE.format(
+        _(texts.FIGURE_LINE).format(
             label=texts.figure_label(card.name),
             value=texts.number(card.value, card.name),
             change=texts.change(card.change),
@@ -137,7 +139,7 @@ def _figure_lines(summary: Summary) -> list[str]:
 
 def _withheld_days(summary: Summary) -> str:
     days = (summary.last - summary.first).days + 1
-    return texts.WITHHELD_DAYS.format(withheld=summary.withheld_days, days=days, k=summary.k)
+    return _(texts.WITHHELD_DAYS).format(withheld=summary.withheld_days, days=days, k=summary.k)
 
 
 def _top_lines(rows: tuple[Row, ...], breakdown: str) -> list[str]:
@@ -148,20 +150,20 @@ def _top_lines(rows: tuple[Row, ...], breakdown: str) -> list[str]:
         for rank, row in enumerate(listed, start=1)
     ]
     lines += [
-        texts.OTHER_LINE.format(label=row.label, value=texts.number(row.figure, figure))
+        texts.OTHER_LINE.format(label=_(row.label), value=texts.number(row.figure, figure))
         for row in rows
         if row.other
     ]
-    return lines or [texts.NOTHING_LISTED]
+    return lines or [_(texts.NOTHING_LISTED)]
 
 
 def _flag_lines(summary: Summary) -> list[str]:
-    return [texts.FLAGS[name] for name in summary.flags] or [texts.NO_FLAGS]
+    return [_(texts.FLAGS[name]) for name in summary.flags] or [_(texts.NO_FLAGS)]
 
 
 def _footer(summary: Summary, account: str) -> str:
-    cadence = texts.CADENCE_NAMES[summary.cadence]
-    return texts.FOOTER.format(account=account, cadence=cadence, k=summary.k)
+    cadence = _(texts.CADENCE_NAMES[summary.cadence])
+    return _(texts.FOOTER).format(account=account, cadence=cadence, k=summary.k)
 
 
 def _plain(text: str) -> str:

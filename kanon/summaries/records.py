@@ -17,6 +17,7 @@ from pathlib import Path
 
 from kanon.access import accounts_file
 from kanon.access.accounts import AccountError, normalise
+from kanon.i18n import N_
 from kanon.summaries.schedule import CADENCES
 
 SENDING, SENT, FAILED = "sending", "sent", "failed"
@@ -60,8 +61,8 @@ def subscribe(path: Path, name: str, cadence: str) -> Subscription:
             "SELECT name, created_at FROM accounts WHERE name = ?", (normalise(name),)
         ).fetchone()
         if account is None:
-            raise AccountError(
-                f"There is no account {normalise(name)[:254]!r}; `kanon users list`."
+            raise AccountError.said(
+                N_("There is no account {name!r}; `kanon users list`."), name=normalise(name)[:254]
             )
         key = (account["name"], cadence)
         con.execute(

@@ -299,6 +299,26 @@ REASONS = {
     "role": N_("No file: your roles no longer allow it."),
 }
 
+# The same reasons for a change that a click no longer may make (a note, a subscription).
+CHANGE_REFUSED = {
+    IDLE: N_("Nothing was changed: your session was idle for too long."),
+    LIFETIME: N_("Nothing was changed: your sign-in is older than a session may last."),
+    DISABLED: N_("Nothing was changed: your account is disabled."),
+    SIGNED_OUT: N_("Nothing was changed: you have signed out."),
+    UNKNOWN: N_(
+        "Nothing was changed: your session has ended (signed out, or the account was removed "
+        "or changed)."
+    ),
+    "settings": N_("Nothing was changed: Kanon's settings changed."),
+    "role": N_("Nothing was changed: your roles no longer allow it."),
+}
+
+
+def change_refused(reason: str | None) -> str:
+    """Why a click changed nothing, in the reader's language."""
+    return _(CHANGE_REFUSED.get(reason or "role", CHANGE_REFUSED[UNKNOWN]))
+
+
 _TOLD: dict[str, str] = {}  # Streamlit session id -> a refusal to show at its next run
 _TOLD_LOCK = threading.Lock()
 

@@ -45,7 +45,7 @@ def site_trend(
 ) -> go.Figure:
     trend, shown = data.site_trend(query), (query.first, query.last)
     words = wording(language)
-    return charts.site_trend_chart(trend, metric, query.grain, notes, shown, words)
+    return charts.site_trend_chart(trend, metric, query.grain, notes, shown, words=words)
 
 
 @st.cache_data(ttl=VIEW_TTL, max_entries=256, show_spinner=False)

@@ -20,6 +20,7 @@ from kanon.settings import Settings
 
 CHOSEN = "_kanon_language"  # (account, its language or None), read once per session
 PICKER = "language_picker"
+SPOKEN = "_kanon_spoken"  # the language the session's last page was drawn in
 
 
 def apply(settings: Settings, identity: Identity) -> str:
@@ -30,7 +31,14 @@ def apply(settings: Settings, identity: Identity) -> str:
         or settings.default_language
     )
     i18n.use(language)
+    st.session_state[SPOKEN] = language
     return language
+
+
+def resume() -> None:
+    """For a widget's callback, which runs before the page (and perhaps in a new thread, whose
+    language is the code's): speak the language the page was drawn in."""
+    i18n.use(st.session_state.get(SPOKEN, i18n.language()))
 
 
 def account_language(settings: Settings, identity: Identity) -> str | None:

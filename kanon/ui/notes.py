@@ -15,18 +15,22 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from kanon import i18n
 from kanon.access import log
 from kanon.access.roles import ADMIN, VIEW, Identity, may
+from kanon.errors import KanonError
+from kanon.i18n import _
 from kanon.settings import Settings
 from kanon.store import notes
 from kanon.store.duckdb_store import Store, StoreError
-from kanon.ui import context, data
+from kanon.ui import context, data, format, language
 from kanon.ui.page_view import PageView
 from reports.grid import Selection, Window
 from reports.notes import Note
 
 MESSAGE = "_kanon_note_message"  # (kind, text) left by a click for the page's next run
 DAYS, TEXT = "note-days", "note-text"  # the add form's widgets
+DATE_FORMAT = {"nb": "DD.MM.YYYY", "en": "YYYY-MM-DD"}  # the date inputs', as pages write days
 
 
 @st.cache_data(ttl=data.STATUS_TTL, max_entries=64, show_spinner=False)
@@ -51,13 +55,13 @@ def may_change(identity: Identity, note: Note) -> bool:
 
 def notes_section(view: PageView) -> None:
     """The selection's notes, with Edit and Delete where allowed, then the form to add one."""
-    st.header("Notes")  # a section of the page: h2 under its h1 (heading order)
+    st.header(_("Notes"))  # a section of the page: h2 under its h1 (heading order)
     _show_message()
     handle = context.session_handle()
     for note in view.notes:
         _note_row(view, note, handle)
     if not view.notes:
-        st.text("No note on these days.")
+        st.text(_("No note on these days."))
     _add_form(view, handle)
 
 
@@ -71,12 +75,21 @@ def _show_message() -> None:
 def _note_row(view: PageView, note: Note, handle: context.Handle) -> None:
     with st.container(border=True, key=f"note-{note.note_id}"):
         text, actions = st.columns([6, 1], vertical_alignment="center")
-        text.text(f"{note.days} · {note.author}")
+        text.text(f"{days(note)} · {note.author}")
         text.text(note.text)
         if not may_change(view.identity, note):
             return
-        with actions.popover("Edit", key=f"note-{note.note_id}-edit"):
+        with actions.popover(_("Edit"), key=f"note-{note.note_id}-edit"):
             _edit_form(view, note, handle)
+
+
+def days(note: Note) -> str:
+    """A note's day, or its first and last day, as the page writes dates."""
+    if note.first_day == note.last_day:
+        return format.day(note.first_day)
+    return _("{first} to {last}").format(
+        first=format.day(note.first_day), last=format.day(note.last_day)
+    )
 
 
 def _edit_form(view: PageView, note: Note, handle: context.Handle) -> None:
@@ -84,19 +97,19 @@ def _edit_form(view: PageView, note: Note, handle: context.Handle) -> None:
     earliest, latest = _bounds(view)
     with st.form(f"{prefix}-form", border=False):
         st.date_input(
-            "Day, or first and last day",
+            _("Day, or first and last day"),
             value=(note.first_day, note.last_day),
             min_value=min(earliest, note.first_day),
             max_value=max(latest, note.last_day),
-            format="YYYY-MM-DD",
+            format=DATE_FORMAT[i18n.language()],
             key=f"{prefix}-days",
         )
-        st.text_input("Note", value=note.text, max_chars=notes.MAX_TEXT, key=f"{prefix}-text")
+        st.text_input(_("Note"), value=note.text, max_chars=notes.MAX_TEXT, key=f"{prefix}-text")
         st.form_submit_button(
-            "Save", on_click=_edit_clicked, args=(view.settings, handle, earliest, note.note_id)
+            _("Save"), on_click=_edit_clicked, args=(view.settings, handle, earliest, note.note_id)
         )
     st.button(
-        "Delete note",
+        _("Delete note"),
         key=f"{prefix}-delete",
         on_click=_remove_clicked,
         args=(view.settings, handle, note.note_id),
@@ -108,23 +121,23 @@ def _add_form(view: PageView, handle: context.Handle) -> None:
     earliest, latest = _bounds(view)
     last = view.selection.last_day or date.today()
     with st.form("note-add"):
-        st.info(notes.REMINDER, icon=":material/info:")
+        st.info(_(notes.REMINDER), icon=":material/info:")
         st.date_input(
-            "Day, or first and last day",
+            _("Day, or first and last day"),
             value=(min(max(last, earliest), latest),),
             min_value=earliest,
             max_value=latest,
-            format="YYYY-MM-DD",
+            format=DATE_FORMAT[i18n.language()],
             key=DAYS,
         )
         st.text_input(
-            "Note",
+            _("Note"),
             max_chars=notes.MAX_TEXT,
-            placeholder="e.g. Spring campaign started; site down 02:00 to 04:00",
+            placeholder=_("e.g. Spring campaign started; site down 02:00 to 04:00"),
             key=TEXT,
         )
         st.form_submit_button(
-            "Add note", on_click=_add_clicked, args=(view.settings, handle, earliest)
+            _("Add note"), on_click=_add_clicked, args=(view.settings, handle, earliest)
         )
 
 
@@ -155,7 +168,7 @@ def _add_clicked(settings: Settings, handle: context.Handle, earliest: date) -> 
         return
     log.note_changed(settings.access_log_path, who.email, log.NOTE_ADD, note.note_id, first, last)
     st.session_state[TEXT] = ""
-    _changed(f"Note {note.note_id} added.")
+    _changed(_("Note {number} added.").format(number=note.note_id))
 
 
 def _edit_clicked(settings: Settings, handle: context.Handle, earliest: date, note_id: int) -> None:
@@ -172,7 +185,7 @@ def _edit_clicked(settings: Settings, handle: context.Handle, earliest: date, no
         _tell("error", _not_saved(error))
         return
     log.note_changed(settings.access_log_path, who.email, log.NOTE_EDIT, note_id, first, last)
-    _changed(f"Note {note_id} saved.")
+    _changed(_("Note {number} saved.").format(number=note_id))
 
 
 def _remove_clicked(settings: Settings, handle: context.Handle, note_id: int) -> None:
@@ -183,17 +196,18 @@ def _remove_clicked(settings: Settings, handle: context.Handle, note_id: int) ->
     try:
         note = notes.remove(store, note_id, who.email, ADMIN in who.roles)
     except (notes.NoteRefused, StoreError) as error:
-        _tell("error", f"The note was not deleted: {error}")
+        _tell("error", _("The note was not deleted: {error}").format(error=error.in_words(_)))
         return
     path = settings.access_log_path
     log.note_changed(path, who.email, log.NOTE_REMOVE, note_id, note.first_day, note.last_day)
-    _changed(f"Note {note_id} deleted.")
+    _changed(_("Note {number} deleted.").format(number=note_id))
 
 
 def _who_at_click(handle: context.Handle) -> Identity | None:
+    language.resume()  # a callback: the messages it leaves are read on the page
     who, reason = context.identity_at_click(handle)
     if who is None or not may(who, VIEW):
-        _tell("error", f"Nothing was changed: {context.REASONS.get(reason or 'role', reason)}.")
+        _tell("error", context.change_refused(reason))
         return None
     return who
 
@@ -203,14 +217,16 @@ def _days(earliest: date, picked: object) -> tuple[date, date]:
     given = picked if isinstance(picked, tuple | list) else [picked]
     days = [day for day in given if isinstance(day, date)]
     if not days:
-        raise notes.NoteError("Pick the note's day (or its first and last day).")
+        raise notes.NoteError(_("Pick the note's day (or its first and last day)."))
     return notes.checked_days(days[0], days[-1], earliest, date.today())
 
 
-def _not_saved(error: Exception) -> str:
+def _not_saved(error: KanonError) -> str:
     if isinstance(error, StoreError):
-        return notes.busy_message(error)
-    return f"The note was not saved: {error}"
+        return _(
+            "The note was not saved: {error} Your text is kept below; try again in a moment."
+        ).format(error=error)
+    return _("The note was not saved: {error}").format(error=error.in_words(_))
 
 
 def _tell(kind: str, text: str) -> None:

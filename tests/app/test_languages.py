@@ -143,10 +143,12 @@ def test_every_text_of_every_page_is_translated(role, as_identity, home, marked)
     assert not problems, "\n".join(map(str, problems))
 
 
-def test_the_sign_in_page_is_translated(locked, marked, monkeypatch):
+def test_the_sign_in_page_is_translated(locked, marked, monkeypatch, tmp_path):
     from kanon.access.accounts import Accounts
 
-    Accounts(locked / "accounts.sqlite").add_local("ada", ["admin"], "a long enough passphrase 1")
+    own = tmp_path / "home"  # an account of its own: the shared home stays without accounts
+    Accounts(own / "accounts.sqlite").add_local("ada", ["admin"], "a long enough passphrase 1")
+    monkeypatch.setenv("KANON_HOME", str(own))
     at = AppTest.from_file(str(support.APP), default_timeout=support.TIMEOUT)
     at.context = {"locale": "nb-NO"}
     at.run()

@@ -38,6 +38,13 @@ def ok(result: subprocess.CompletedProcess) -> str:
     return result.stdout
 
 
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages and e-mails built in this process read English, the code's own language (the
+    `kanon` subprocesses do not inherit it: there the setting's default, Norwegian, decides)."""
+    monkeypatch.setenv("KANON_DEFAULT_LANGUAGE", "en")
+
+
 @pytest.fixture(scope="session")
 def synced_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Accounts of every standing, their subscriptions, then `kanon sample` and `kanon sync`.

@@ -1,5 +1,6 @@
 """Done when: `kanon sync` then `kanon summaries send --due` delivers the last week's summary to
-the two subscribed accounts and nobody else, once; its figures equal `kanon export`'s."""
+the two subscribed accounts and nobody else, once; its figures equal `kanon export`'s; each
+reads it in their language (the one chosen on the dashboard, else the `default_language`)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from pathlib import Path
 
 import openpyxl
 import pandas as pd
+from babel.dates import format_date
 
-from kanon.access import log
+from kanon.access import log, preferences
 from kanon.store.duckdb_store import Store
 from kanon.store.releases import current
 from reports.export import read_summary
@@ -37,6 +39,7 @@ def test_sync_then_send_due_delivers_last_week_to_the_two_subscribers_once(
     assert release is not None
     week = max(release.periods("week"))
     note = "Spring campaign started"  # the manager's workbook lists the week's notes
+    preferences.set_language(synced_home / "accounts.sqlite", "ana", "en")  # her sidebar choice
     ok(kanon(synced_home, "notes", "add", "--date", str(week + timedelta(days=2)), "--text", note))
     out = ok(kanon(synced_home, "summaries", "send", "--due", env=server.settings()))
     assert "2 sent, 0 failed" in out
@@ -50,12 +53,15 @@ def test_sync_then_send_due_delivers_last_week_to_the_two_subscribers_once(
     assert last <= pd.Timestamp(release.info["last_settled"]).date()
     (ana,) = server.inbox.to("ana@example.com")
     (max_,) = server.inbox.to("max@example.com")
-    for message in (ana, max_):
-        assert f"{week.day} {week:%B %Y}" in message["Subject"]
+    assert f"{week.day} {week:%B %Y}" in ana["Subject"]  # English, as she chose
+    # max chose nothing: the default language, Norwegian Bokmål, with its own dates
+    assert format_date(week, "long", locale="nb_NO") in max_["Subject"]  # "7. desember 2026"
+    assert _text(max_).startswith(f"Nettstedet ditt, uke {week.isocalendar().week} (")
+    assert 'lang="nb"' in max_.get_body(("html",)).get_content()
     assert not list(ana.iter_attachments())  # analysts get no workbook
     (attachment,) = list(max_.iter_attachments())
     book = openpyxl.load_workbook(io.BytesIO(attachment.get_content()), read_only=True)
-    assert "Overview" in book.sheetnames and "Pages" in book.sheetnames
+    assert "Oversikt" in book.sheetnames and "Sider" in book.sheetnames
     about = [cell for row in book[book.sheetnames[0]].iter_rows(values_only=True) for cell in row]
     assert any(isinstance(cell, str) and note in cell for cell in about), book.sheetnames
     assert note not in _text(ana)  # a note is the site's, in the workbook, not in the e-mail

@@ -40,7 +40,7 @@ def test_an_admin_subscribes_an_account_and_sees_failed_sends(signed_in, own_hom
     at = support.open_page("admin")
     at.selectbox(key="summary_account").set_value(ANA.email)
     at.selectbox(key="summary_cadence").set_value("monthly")
-    at.radio(key="summary_action").set_value("Subscribe")
+    at.radio(key="summary_action").set_value("subscribe")
     at.button(key="summary_apply").click().run()
     assert [(s.account, s.cadence) for s in records.subscriptions(path)] == [(ANA.email, "monthly")]
     table = next(frame.value for frame in at.dataframe if "Delivers" in frame.value.columns)

@@ -153,7 +153,7 @@ def test_a_norwegian_chart_has_norwegian_marks_titles_and_periods():
         periods = pd.to_datetime(["2026-11-30", "2026-12-07"])
         trend = pd.DataFrame({"period": periods, "sessions": [12843.0, 9000.0]})
         trend["status"] = "published"
-        chart = charts.site_trend_chart(trend, "sessions", "week", figures.wording("nb"))
+        chart = charts.site_trend_chart(trend, "sessions", "week", words=figures.wording("nb"))
     finally:
         i18n.use("en")
     assert chart.layout.separators == ",\u00a0"  # decimal comma, then a no-break space
