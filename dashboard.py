@@ -29,7 +29,8 @@ settings = context.settings_or_stop()
 make_private(settings.home)  # umask 077, lax modes under KANON_HOME fixed (once per process)
 providers = context.providers_or_stop(settings)
 identity = context.identity(settings)
-language.apply(settings, identity)  # the account's choice, else the browser's, else the setting
+spoken = language.apply(settings, identity)  # the account's choice, the browser's, the setting
+language.declare(spoken)
 # a sign-in or sign-out just made here: Kanon's server sets or clears the cookie
 signin_page.go_on()
 if identity.developer:

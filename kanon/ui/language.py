@@ -8,6 +8,7 @@ the session's state, so a rerun costs no file access.
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
 
 import streamlit as st
@@ -20,6 +21,7 @@ from kanon.settings import Settings
 
 CHOSEN = "_kanon_language"  # (account, its language or None), read once per session
 PICKER = "language_picker"
+LANG_SCRIPT = "kanon_page_language"
 SPOKEN = "_kanon_spoken"  # the language the session's last page was drawn in
 
 
@@ -33,6 +35,19 @@ def apply(settings: Settings, identity: Identity) -> str:
     i18n.use(language)
     st.session_state[SPOKEN] = language
     return language
+
+
+def declare(language: str) -> None:
+    """Tell the browser the page's language (`<html lang>`), so a screen reader reads Bokmål
+    with a Norwegian voice (WCAG 3.1.1). Streamlit's page says `lang="en"` whatever it shows
+    and has no setting for it: a one-line script does it, in a container hidden by CSS (a
+    style-only `st.html` takes no room; the script still runs)."""
+    st.html(f"<style>.st-key-{LANG_SCRIPT} {{display: none}}</style>")
+    with st.container(key=LANG_SCRIPT):
+        st.html(
+            f"<script>document.documentElement.lang = {json.dumps(language)};</script>",
+            unsafe_allow_javascript=True,
+        )
 
 
 def resume() -> None:

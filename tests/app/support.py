@@ -394,3 +394,9 @@ def assert_no_withheld_number_in_charts(at: AppTest, shown: Shown) -> None:
             meta = trace.get("meta")
             assert not hidden & set(meta if isinstance(meta, list) else [meta])
             assert not hidden & set(texts(trace.get("customdata", [])))
+
+
+def redirects(at) -> list[str]:
+    """The bodies of the `st.html` elements that send the browser on (a sign-in's trip to
+    /auth/session), not the one that declares the page's language."""
+    return [e.proto.body for e in at.get("html") if "window.location" in e.proto.body]

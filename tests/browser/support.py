@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from kanon import i18n
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -118,17 +120,19 @@ def console_errors(page, origin: str) -> list[str]:
     return errors
 
 
-def sign_in(page, url: str, name: str, password: str) -> None:
-    """Open `url` and sign in there with a local account (the sign-in lands on that page).
+def sign_in(page, url: str, name: str, password: str, language: str = "en") -> None:
+    """Open `url` and sign in there with a local account (the sign-in lands on that page), on
+    a sign-in page in `language` (the browser's locale asks for it).
 
     A sign-in sends the browser to Kanon's /auth/session for its cookie and back: wait for that
     navigation, so the next step does not cut it short."""
+    words = i18n.translations(language).gettext
     page.goto(url)
     settle(page)
-    page.get_by_label("Username").fill(name)
-    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_label(words("Username")).fill(name)
+    page.get_by_label(words("Password"), exact=True).fill(password)
     with page.expect_navigation(timeout=30_000):
-        page.get_by_label("Password", exact=True).press("Enter")  # Enter submits the form
+        page.get_by_label(words("Password"), exact=True).press("Enter")  # Enter submits it
     settle(page)
 
 

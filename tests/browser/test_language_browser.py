@@ -1,5 +1,6 @@
 """Chromium in Norwegian Bokmål and in English: the Overview in the browser's language, with its
-numbers and dates in that locale, checked against the release's own figures."""
+numbers and dates in that locale, checked against the release's own figures, and the page's
+`<html lang>` saying which language it is."""
 
 from __future__ import annotations
 
@@ -71,6 +72,7 @@ def test_the_overview_speaks_the_browsers_language(
         page.goto(server)
         settle(page)
         expect(page.locator("h1").first).to_have_text(title)
+        expect(page.locator("html")).to_have_attribute("lang", language)  # a screen reader's voice
         assert card(page, visits) == figure
         expect(page.get_by_text(showing, exact=True)).to_be_visible()  # a date in that locale
         chart = page.locator('[data-testid="stPlotlyChart"]').first
