@@ -159,7 +159,7 @@ def test_a_phone_opens_on_the_page_and_reaches_the_pickers(server, browser):
 
     page.get_by_role("button", name="Expand sidebar").tap()
     expect(sidebar).to_be_in_viewport()
-    range_picker = sidebar.locator('[data-testid="stSelectbox"]').first
+    range_picker = sidebar.locator('.st-key-range_preset [data-testid="stSelectbox"]')
     expect(range_picker).to_be_in_viewport()
     sidebar.get_by_text("Week", exact=True).tap()
     settle(page)

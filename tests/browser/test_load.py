@@ -137,7 +137,7 @@ async def visitor(browser, url: str, n: int, seconds: float, expected: dict) -> 
     deadline = time.monotonic() + seconds  # each visitor works this long once signed in
     steps = 0
     sidebar = page.locator('[data-testid="stSidebar"]')
-    selectbox = sidebar.locator('[data-testid="stSelectbox"]')
+    selectbox = sidebar.locator('.st-key-range_preset [data-testid="stSelectbox"]')
     while time.monotonic() < deadline:
         title, preset, grain = ROUTE[(n + steps) % len(ROUTE)]
         again += await until(
