@@ -14,9 +14,6 @@ from pathlib import Path
 
 import pytest
 
-# Times a sync against readers, or installs a wheel: nothing else may run beside it.
-pytestmark = pytest.mark.alone
-
 ROOT = Path(__file__).resolve().parents[2]
 NOT_SHIPPED = shutil.ignore_patterns(
     ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", ".kanon", "tests"
