@@ -67,6 +67,7 @@ TEXT = (
     "warning",
     "success",
     "error",
+    "text",
 )
 RATIO_TARGET = {10: 1.3}  # scale -> most a page may take, as a multiple of its floor
 COLD_START_TARGET_S = 3.0
@@ -220,8 +221,14 @@ def _drawn(block) -> list[tuple[str, object, list]]:
         elif kind == "tab_container":
             tabs = list(node.children.values())
             items.append((kind, [tab.label for tab in tabs], [_drawn(tab) for tab in tabs]))
-        elif kind == "flex_container":  # a plain container: one part holding its elements
+        elif kind in ("flex_container", "form"):  # a container: one part holding its elements
             items.append((kind, None, [_drawn(node)]))
+        elif kind == "html":
+            items.append((kind, (node.proto.body, node.proto.unsafe_allow_javascript), []))
+        elif kind in ("text_input", "date_input"):
+            items.append((kind, (node.label, node.value), []))
+        elif kind == "button":
+            items.append((kind, node.label, []))
         elif kind in TEXT:
             items.append((kind, node.value, []))
         elif kind == "metric":

@@ -49,7 +49,7 @@ def _figures(items: list) -> list:
     ]
 
 
-def draw(items: list, at: str = "") -> None:
+def draw(items: list, at: str = "", in_form: bool = False) -> None:
     for number, (kind, value, children) in enumerate(items):
         key = f"{at}{number}"
         if kind == "columns":
@@ -63,7 +63,21 @@ def draw(items: list, at: str = "") -> None:
         elif kind == "flex_container":
             for part, inside in enumerate(children):
                 with st.container():
-                    draw(inside, f"{key}-{part}-")
+                    draw(inside, f"{key}-{part}-", in_form)
+        elif kind == "form":
+            with st.form(f"form-{key}"):
+                draw(children[0], f"{key}-0-", in_form=True)
+        elif kind == "html":
+            body, javascript = value
+            st.html(body, unsafe_allow_javascript=javascript)
+        elif kind in ("text_input", "date_input"):
+            label, shown = value
+            getattr(st, kind)(label, shown, key=f"{kind}-{key}")
+        elif kind == "button":
+            if in_form:
+                st.form_submit_button(value, key=f"submit-{key}")
+            else:
+                st.button(value, key=f"button-{key}")
         elif kind == "plotly_chart":
             st.plotly_chart(value, key=f"chart-{key}", config=CHART_CONFIG, theme="streamlit")
         elif kind == "dataframe":
