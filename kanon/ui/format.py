@@ -36,6 +36,8 @@ DAY_PATTERN = {"nb": ("EEE d. MMM", "EEE d. MMM y"), "en": ("EEE d MMM", "EEE d 
 SHORT_DAY = {"nb": "d. MMM", "en": "d MMM"}
 MONTH_PATTERN = "MMM y"
 MOMENT_PATTERN = {"nb": "d. MMM y 'kl.' HH:mm", "en": "d MMM y, HH:mm"}
+# Streamlit's date inputs and date columns (its own pattern language, not Babel's).
+DATE_INPUT = {"nb": "DD.MM.YYYY", "en": "YYYY-MM-DD"}
 
 
 def grain_count(count: int, grain: str) -> str:
@@ -82,6 +84,11 @@ def day(value: date, with_year: bool = True) -> str:
     """`Mon 3 Nov 2026` / `man. 3. nov. 2026`, or without the year when it is shown elsewhere."""
     short, full = DAY_PATTERN[i18n.language()]
     return format_date(value, full if with_year else short, locale=i18n.locale())
+
+
+def date_input() -> str:
+    """The format of a date input (and a table's date column) in the current language."""
+    return DATE_INPUT[i18n.language()]
 
 
 def short_day(value: date) -> str:

@@ -15,7 +15,6 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from kanon import i18n
 from kanon.access import log
 from kanon.access.roles import ADMIN, VIEW, Identity, may
 from kanon.errors import KanonError
@@ -30,7 +29,6 @@ from reports.notes import Note
 
 MESSAGE = "_kanon_note_message"  # (kind, text) left by a click for the page's next run
 DAYS, TEXT = "note-days", "note-text"  # the add form's widgets
-DATE_FORMAT = {"nb": "DD.MM.YYYY", "en": "YYYY-MM-DD"}  # the date inputs', as pages write days
 
 
 @st.cache_data(ttl=data.STATUS_TTL, max_entries=64, show_spinner=False)
@@ -101,7 +99,7 @@ def _edit_form(view: PageView, note: Note, handle: context.Handle) -> None:
             value=(note.first_day, note.last_day),
             min_value=min(earliest, note.first_day),
             max_value=max(latest, note.last_day),
-            format=DATE_FORMAT[i18n.language()],
+            format=format.date_input(),
             key=f"{prefix}-days",
         )
         st.text_input(_("Note"), value=note.text, max_chars=notes.MAX_TEXT, key=f"{prefix}-text")
@@ -127,7 +125,7 @@ def _add_form(view: PageView, handle: context.Handle) -> None:
             value=(min(max(last, earliest), latest),),
             min_value=earliest,
             max_value=latest,
-            format=DATE_FORMAT[i18n.language()],
+            format=format.date_input(),
             key=DAYS,
         )
         st.text_input(

@@ -178,7 +178,7 @@ def access_log_section(settings: Settings, identity: Identity) -> None:
         _("From"),
         value=date.today() - timedelta(days=7),
         key="log_since",
-        format="DD.MM.YYYY" if i18n.language() == "nb" else "YYYY-MM-DD",
+        format=format.date_input(),
     )
     who = who_column.text_input(_("Who"), key="log_who", max_chars=MAX_NAME_LENGTH).strip() or None
     action = action_column.selectbox(

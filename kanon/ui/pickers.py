@@ -121,7 +121,7 @@ def _custom_range(
         max_value=last,
         key="range_custom",
         persist_state="session",
-        format="DD.MM.YYYY" if i18n.language() == "nb" else "YYYY-MM-DD",
+        format=format.date_input(),
     )
     ends = tuple(picked) if isinstance(picked, tuple | list) else (picked,)
     if not ends or ends[0] is None:

@@ -8,7 +8,6 @@ from typing import Any
 
 import streamlit as st
 
-from kanon import i18n
 from kanon.access.roles import ADMINISTER
 from kanon.i18n import N_, _
 from kanon.sources import SOURCES
@@ -17,7 +16,7 @@ from kanon.ui import admin_panels, data, format, messages, page, people, summary
 
 def history_columns() -> dict[str, Any]:
     """The sync history's column titles, in the reader's language."""
-    when = "DD.MM.YYYY HH:mm" if i18n.language() == "nb" else "YYYY-MM-DD HH:mm"
+    when = f"{format.date_input()} HH:mm"
     return {
         "sync_id": st.column_config.NumberColumn(_("Sync")),
         "started_at": st.column_config.DatetimeColumn(_("Started"), format=when),
