@@ -27,6 +27,7 @@ from contextvars import ContextVar
 from pathlib import Path
 
 from babel.messages import mofile, pofile
+from babel.numbers import format_decimal
 
 LANGUAGES = ("nb", "en")  # the languages Kanon speaks; the first is the default setting's
 SOURCE_LANGUAGE = "en"  # the language of the texts in the code
@@ -105,6 +106,13 @@ def bound() -> Callable[[str], str]:
     AppTest also calls outside the run (where the current language is not the page's)."""
     language = _language.get()
     return lambda message: translations(language).gettext(message) if message else message
+
+
+def number(value: float, places: int = 0, grouped: bool = True) -> str:
+    """`12 843` / `12,843`; `2,11` / `2.11`: the current locale's marks, at `places` decimals
+    (for the pages, through `kanon.ui.format`, and for the e-mails alike)."""
+    pattern = ("#,##0" if grouped else "0") + ("." + "0" * places if places else "")
+    return format_decimal(value, pattern, locale=locale(), decimal_quantization=True)
 
 
 def N_(message: str) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import date
 
 from babel.dates import format_date
-from babel.numbers import format_decimal
 
 from connectors.figures import FIGURE, LABELS, Kind
 from kanon import i18n
@@ -87,18 +86,13 @@ def month(value: date) -> str:
     return format_date(value, "LLLL y", locale=i18n.locale())
 
 
-def decimal(value: float, places: int) -> str:
-    pattern = "#,##0" + ("." + "0" * places if places else "")
-    return format_decimal(value, pattern, locale=i18n.locale(), decimal_quantization=True)
-
-
 def number(value: float | None, name: str) -> str:
     """A figure as the summary writes it, to the registry's decimals; `WITHHELD` where there
     is none."""
     if value is None:
         return _(WITHHELD)
     figure = FIGURE[name]
-    shown = decimal(value, figure.decimals)
+    shown = i18n.number(value, figure.decimals)
     return PERCENT.format(value=shown) if figure.kind is Kind.PERCENT else shown
 
 
@@ -106,9 +100,9 @@ def change(percent: float | None) -> str:
     if percent is None:
         return _(CHANGE_NONE)
     if percent > 0:
-        return _(CHANGE_UP).format(percent=decimal(percent, 1))
+        return _(CHANGE_UP).format(percent=i18n.number(percent, 1))
     if percent < 0:
-        return _(CHANGE_DOWN).format(percent=decimal(-percent, 1))
+        return _(CHANGE_DOWN).format(percent=i18n.number(-percent, 1))
     return _(CHANGE_SAME)
 
 

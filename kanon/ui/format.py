@@ -13,7 +13,6 @@ from collections.abc import Callable
 from datetime import date, datetime
 
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal
 
 from connectors.figures import FIGURE, Kind
 from kanon import i18n
@@ -160,10 +159,7 @@ def compared_with(selection: Selection) -> str:
     )
 
 
-def number(value: float, places: int = 0, grouped: bool = True) -> str:
-    """`12 843` / `12,843`; `2,11` / `2.11`: the locale's marks, at `places` decimals."""
-    pattern = ("#,##0" if grouped else "0") + ("." + "0" * places if places else "")
-    return format_decimal(value, pattern, locale=i18n.locale(), decimal_quantization=True)
+number = i18n.number  # `12 843` / `12,843`: the locale's marks, as the e-mails write them
 
 
 def percent(value: float, places: int = 1, signed: bool = False) -> str:
