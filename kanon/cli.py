@@ -206,18 +206,15 @@ def cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
-    from kanon.sources import summary_facts
-    from kanon.store.notes import listed
+    from kanon.sources import summary_book, summary_facts
     from reports import export
     from reports.status import SHOWN_WITHHELD
-    from reports.workbook import summary_workbook
 
     _refuse_a_link(args.out)
     release = _release(settings)
     facts = summary_facts(settings, release.info)
     if args.summary:
-        notes = listed(Store(settings.store_path), args.start, args.end)
-        book = summary_workbook(release, args.grain, args.start, args.end, facts, notes=notes)
+        book = summary_book(settings, release, args.grain, args.start, args.end)
         write_file(args.out, book)
         print(
             f"wrote the summary workbook ({args.grain}, {args.start} to {args.end}) to {args.out}"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from connectors.base import Connector, ConnectorError
+from kanon import i18n
 from kanon.errors import InvalidInput
 from kanon.settings import Settings
 from reports.export import Facts
@@ -13,6 +16,7 @@ from reports.export import Facts
 if TYPE_CHECKING:
     from connectors.bigquery import BigQueryConnector
     from connectors.ga4 import GA4Connector
+    from reports.protect import Release
 
 SOURCES = ("sample", "ga4", "bigquery")
 
@@ -101,3 +105,24 @@ def summary_facts(settings: Settings, info: dict) -> Facts:
         zone = TIME_ZONE if source == "sample" else GA4_TIME_ZONE
     property_id = None if source == "sample" else settings.ga4_property
     return Facts(source=source, property_id=property_id, time_zone=zone)
+
+
+def summary_book(
+    settings: Settings,
+    release: Release,
+    grain: str,
+    first: date,
+    last: date,
+    gettext: Callable[[str], str] | None = None,
+) -> bytes:
+    """The summary workbook of every report over [first, last], with the notes on those days
+    as they are now, in `gettext`'s language (default: the current one): what `kanon export
+    --summary` writes, the dashboard offers and a manager's e-mail attaches."""
+    from kanon.store.duckdb_store import Store
+    from kanon.store.notes import listed
+    from reports.workbook import summary_workbook
+
+    words = gettext or i18n.translations(i18n.language()).gettext
+    notes = listed(Store(settings.store_path), first, last)
+    facts = summary_facts(settings, release.info)
+    return summary_workbook(release, grain, first, last, facts, notes=notes, gettext=words)

@@ -27,9 +27,8 @@ from kanon.access.roles import ANALYST, MANAGER
 from kanon.errors import EXIT_FAILED, EXIT_USAGE, KanonError
 from kanon.i18n import N_
 from kanon.settings import Settings
-from kanon.sources import summary_facts
+from kanon.sources import summary_book
 from kanon.store.duckdb_store import Store
-from kanon.store.notes import listed
 from kanon.store.releases import current
 from kanon.summaries import records
 from kanon.summaries.content import Summary, build
@@ -37,7 +36,6 @@ from kanon.summaries.message import build_message
 from kanon.summaries.schedule import first_eligible, grain_of, latest_period
 from reports.grid import period_end
 from reports.protect import Release
-from reports.workbook import summary_workbook
 
 RECEIVING_ROLES = frozenset({ANALYST, MANAGER})
 SMTP_TIMEOUT = 30  # seconds for the mail server to answer; a dead server fails the run soon
@@ -235,14 +233,9 @@ def check_configured(settings: Settings) -> None:
 
 
 def _workbook(settings: Settings, release: Release, summary: Summary) -> bytes:
-    """The workbook `kanon export --summary` makes for the same period and grain."""
-    facts = summary_facts(settings, release.info)
-    grain = grain_of(summary.cadence)
-    notes = listed(Store(settings.store_path), summary.first, summary.last)
-    gettext = i18n.translations(i18n.language()).gettext
-    return summary_workbook(
-        release, grain, summary.first, summary.last, facts, notes=notes, gettext=gettext
-    )
+    """The workbook `kanon export --summary` makes for the same period and grain, in the
+    language being spoken (the recipient's)."""
+    return summary_book(settings, release, grain_of(summary.cadence), summary.first, summary.last)
 
 
 def _log_sent(settings: Settings, item: Planned) -> None:

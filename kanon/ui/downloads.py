@@ -24,12 +24,10 @@ from kanon.access.roles import DOWNLOAD, Identity, may
 from kanon.errors import KanonError
 from kanon.i18n import N_, _
 from kanon.settings import Settings
-from kanon.sources import summary_facts
-from kanon.store.duckdb_store import Store
-from kanon.store.notes import listed
+from kanon.sources import summary_book, summary_facts
 from kanon.ui import context
 from kanon.ui.page_view import PageView
-from reports import export, workbook
+from reports import export
 from reports.grid import Selection
 from reports.protect import Release
 
@@ -134,12 +132,8 @@ def workbook_builder(
 
     def build() -> bytes:
         who = check_at_click(settings, handle, DOWNLOAD, WORKBOOK_REPORT, selection)
-        facts = summary_facts(settings, release.info)
-        first, last = selection.days
-        notes = listed(Store(settings.store_path), first, last)  # as they are at the click
-        payload = workbook.summary_workbook(
-            release, selection.grain, first, last, facts, notes=notes, gettext=words
-        )
+        first, last = selection.days  # the notes as they are at the click
+        payload = summary_book(settings, release, selection.grain, first, last, words)
         _log(settings, who, WORKBOOK_REPORT, selection)
         return payload
 
