@@ -209,12 +209,18 @@ def _staging_folder(home: Path) -> Path:
 
 
 def unpack(archive: Path, folder: Path) -> dict:
-    """Check every member, then extract with tarfile's `data` filter; returns the manifest."""
+    """Check every member, then extract (with tarfile's `data` filter where Python has it);
+    returns the manifest."""
     try:
         with tarfile.open(archive, mode="r:gz") as tar:
             members = tar.getmembers()
             _refuse_unsafe(members, archive)
-            tar.extractall(folder, filter="data")
+            if hasattr(tarfile, "data_filter"):
+                tar.extractall(folder, filter="data")
+            else:  # Python before 3.11.4 (Debian 12's 3.11.2): no extraction filters yet, and
+                # `_refuse_unsafe` has refused what the `data` filter would (links, special
+                # files, absolute or parent paths); the restore makes every file private after.
+                tar.extractall(folder)
     except (tarfile.TarError, EOFError, OSError) as error:
         if isinstance(error, FileNotFoundError):
             raise BackupError(f"There is no archive {archive}.") from None
